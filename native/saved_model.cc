@@ -1,0 +1,232 @@
+#include "saved_model.h"
+
+#include <unordered_set>
+
+#include "addon_data.h"
+#include "run_worker.h"
+#include "tensor.h"
+#include "tf_ptr.h"
+
+namespace tfserve {
+
+const napi_type_tag kLoadedSessionTag = {0x7466736572766531ULL, 0x4c6f616465645365ULL};
+
+namespace {
+
+void DeleteSessionAndGraph(TF_Session* session, TF_Graph* graph) {
+  if (session != nullptr) {
+    StatusPtr status(TF_NewStatus());
+    TF_CloseSession(session, status.get());
+    TF_DeleteSession(session, status.get());
+  }
+  if (graph != nullptr) TF_DeleteGraph(graph);
+}
+
+TfError InvalidArgument(const std::string& message) { return {TF_INVALID_ARGUMENT, message}; }
+
+}  // namespace
+
+// Deletes a session off the JS thread: closing a big model can take a while.
+class CloseWorker : public Napi::AsyncWorker {
+ public:
+  CloseWorker(Napi::Env env, SavedModelWrap* model, Napi::Object model_object, TF_Session* session,
+              TF_Graph* graph)
+      : Napi::AsyncWorker(env, "tfserve.close"),
+        model_(model),
+        model_ref_(Napi::Persistent(model_object)),
+        session_(session),
+        graph_(graph) {}
+
+ protected:
+  void Execute() override { DeleteSessionAndGraph(session_, graph_); }
+  void OnOK() override { model_->TeardownFinished(); }
+  void OnError(const Napi::Error&) override { model_->TeardownFinished(); }
+
+ private:
+  SavedModelWrap* model_;
+  Napi::ObjectReference model_ref_;
+  TF_Session* session_;
+  TF_Graph* graph_;
+};
+
+Napi::Function SavedModelWrap::Define(Napi::Env env) {
+  return DefineClass(env, "SavedModel",
+                     {
+                         InstanceMethod<&SavedModelWrap::Run>("run"),
+                         InstanceMethod<&SavedModelWrap::Close>("close"),
+                         InstanceAccessor<&SavedModelWrap::ActiveRuns>("activeRuns"),
+                     });
+}
+
+SavedModelWrap::SavedModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SavedModelWrap>(info) {
+  Napi::Env env = info.Env();
+  bool tagged = false;
+  if (info.Length() == 1 && info[0].IsExternal()) {
+    napi_check_object_type_tag(env, info[0], &kLoadedSessionTag, &tagged);
+  }
+  if (!tagged) {
+    throw Napi::TypeError::New(env, "SavedModel cannot be constructed directly; use loadSavedModel()");
+  }
+  auto* loaded = info[0].As<Napi::External<LoadedSession>>().Data();
+  if (loaded->session == nullptr) throw Napi::TypeError::New(env, "this session is already owned by a model");
+  session_ = loaded->session;
+  graph_ = loaded->graph;
+  loaded->session = nullptr;
+  loaded->graph = nullptr;
+}
+
+SavedModelWrap::~SavedModelWrap() { DeleteSessionAndGraph(session_, graph_); }
+
+TfError SavedModelWrap::Resolve(const std::string& name, TF_Output* output) {
+  auto cached = resolved_.find(name);
+  if (cached != resolved_.end()) {
+    *output = cached->second;
+    return {};
+  }
+  // Signature tensor names are "<operation>:<index>"; TF1 exports may omit ":0".
+  std::string op_name = name;
+  int index = 0;
+  size_t colon = name.rfind(':');
+  if (colon != std::string::npos) {
+    std::string digits = name.substr(colon + 1);
+    bool numeric = !digits.empty() && digits.size() <= 6 &&
+                   digits.find_first_not_of("0123456789") == std::string::npos;
+    if (!numeric) return InvalidArgument("'" + name + "' is not a tensor name of the form operation:index");
+    op_name = name.substr(0, colon);
+    index = std::stoi(digits);
+  }
+  TF_Operation* operation = TF_GraphOperationByName(graph_, op_name.c_str());
+  if (operation == nullptr) return InvalidArgument("tensor '" + name + "' is not in the graph");
+  if (index >= TF_OperationNumOutputs(operation)) {
+    return InvalidArgument("operation '" + op_name + "' has " + std::to_string(TF_OperationNumOutputs(operation)) +
+                           " outputs; there is no '" + name + "'");
+  }
+  *output = TF_Output{operation, index};
+  resolved_.emplace(name, *output);
+  return {};
+}
+
+// run(feeds: [name, dtype, shape, data][], fetches: string[], runOptions?: Uint8Array) -> Promise
+Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto deferred = Napi::Promise::Deferred::New(env);
+  auto reject = [&](const TfError& error) {
+    deferred.Reject(MakeError(env, error).Value());
+    return deferred.Promise();
+  };
+  if (closing_ || session_ == nullptr) return reject({TF_FAILED_PRECONDITION, "the model has been disposed"});
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
+    return reject(InvalidArgument("run(feeds, fetches[, runOptions]) expects two arrays"));
+  }
+  try {
+    auto pins = std::make_unique<JsPins>();
+    std::vector<PreparedInput> inputs;
+    std::unordered_set<std::string> fed;
+    Napi::Array feeds = info[0].As<Napi::Array>();
+    inputs.reserve(feeds.Length());
+    for (uint32_t i = 0; i < feeds.Length(); ++i) {
+      Napi::Value entry = feeds.Get(i);
+      std::string where = "feeds[" + std::to_string(i) + "]";
+      if (!entry.IsArray() || entry.As<Napi::Array>().Length() != 4) {
+        return reject(InvalidArgument(where + " must be [name, dtype, shape, data]"));
+      }
+      Napi::Array feed = entry.As<Napi::Array>();
+      Napi::Value name_value = feed.Get(0u);
+      Napi::Value dtype_value = feed.Get(1u);
+      if (!name_value.IsString()) return reject(InvalidArgument(where + "[0] must be a tensor name"));
+      if (!dtype_value.IsNumber()) return reject(InvalidArgument(where + "[1] must be a TF_DataType number"));
+      std::string name = name_value.As<Napi::String>().Utf8Value();
+      auto dtype = static_cast<TF_DataType>(dtype_value.As<Napi::Number>().Int32Value());
+      if (!fed.insert(name).second) return reject(InvalidArgument("input '" + name + "' is fed twice"));
+      PreparedInput input;
+      TfError error = Resolve(name, &input.output);
+      if (!error.ok()) return reject(error);
+      TF_DataType expected = TF_OperationOutputType(input.output);
+      if (dtype != expected) {
+        return reject(InvalidArgument("input '" + name + "' expects " + DtypeName(expected) + " but got " +
+                                      DtypeName(dtype)));
+      }
+      error = PrepareInput(dtype, feed.Get(2u), feed.Get(3u), "input '" + name + "'", pins.get(), &input);
+      if (!error.ok()) return reject(error);
+      inputs.push_back(std::move(input));
+    }
+
+    Napi::Array fetch_names = info[1].As<Napi::Array>();
+    std::vector<TF_Output> fetches;
+    fetches.reserve(fetch_names.Length());
+    for (uint32_t i = 0; i < fetch_names.Length(); ++i) {
+      Napi::Value name_value = fetch_names.Get(i);
+      if (!name_value.IsString()) {
+        return reject(InvalidArgument("fetches[" + std::to_string(i) + "] must be a tensor name"));
+      }
+      std::string name = name_value.As<Napi::String>().Utf8Value();
+      TF_Output output;
+      TfError error = Resolve(name, &output);
+      if (!error.ok()) return reject(error);
+      TF_DataType dtype = TF_OperationOutputType(output);
+      if (ElementSize(dtype) < 0) {
+        return reject({TF_UNIMPLEMENTED, "output '" + name + "' is " + DtypeName(dtype) + ", which tfserve cannot return"});
+      }
+      fetches.push_back(output);
+    }
+
+    std::string run_options;
+    if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
+      if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        return reject(InvalidArgument("runOptions must be a Uint8Array holding a serialized RunOptions"));
+      }
+      auto bytes = info[2].As<Napi::Uint8Array>();
+      run_options.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+    }
+
+    auto* worker = new RunWorker(env, deferred, this, Value(), session_, std::move(inputs), std::move(fetches),
+                                 std::move(pins), std::move(run_options));
+    ++active_runs_;
+    worker->Queue();
+    return deferred.Promise();
+  } catch (const Napi::Error& error) {
+    deferred.Reject(error.Value());
+    return deferred.Promise();
+  }
+}
+
+void SavedModelWrap::RunSettled(Napi::Env env) {
+  --active_runs_;
+  if (closing_ && active_runs_ == 0 && session_ != nullptr) StartTeardown(env);
+}
+
+// close() -> Promise<void>, settled once the session is deleted; later calls share that outcome.
+Napi::Value SavedModelWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto deferred = Napi::Promise::Deferred::New(env);
+  if (closed_) {
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  close_waiters_.push_back(deferred);
+  if (!closing_) {
+    closing_ = true;
+    if (active_runs_ == 0) StartTeardown(env);
+  }
+  return deferred.Promise();
+}
+
+void SavedModelWrap::StartTeardown(Napi::Env env) {
+  auto* worker = new CloseWorker(env, this, Value(), session_, graph_);
+  session_ = nullptr;
+  graph_ = nullptr;
+  worker->Queue();
+}
+
+void SavedModelWrap::TeardownFinished() {
+  closed_ = true;
+  std::vector<Napi::Promise::Deferred> waiters;
+  waiters.swap(close_waiters_);
+  for (auto& waiter : waiters) waiter.Resolve(Env().Undefined());
+}
+
+Napi::Value SavedModelWrap::ActiveRuns(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), active_runs_);
+}
+
+}  // namespace tfserve
