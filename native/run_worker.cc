@@ -8,7 +8,8 @@ namespace tfserve {
 
 RunWorker::RunWorker(Napi::Env env, Napi::Promise::Deferred deferred, SavedModelWrap* model,
                      Napi::Object model_object, TF_Session* session, std::vector<PreparedInput> inputs,
-                     std::vector<TF_Output> fetches, std::unique_ptr<JsPins> pins, std::string run_options)
+                     std::vector<TF_Output> fetches, std::vector<bool> copy_fetches,
+                     std::unique_ptr<JsPins> pins, std::string run_options)
     : Napi::AsyncWorker(env, "tfserve.run"),
       deferred_(deferred),
       model_(model),
@@ -16,6 +17,7 @@ RunWorker::RunWorker(Napi::Env env, Napi::Promise::Deferred deferred, SavedModel
       session_(session),
       inputs_(std::move(inputs)),
       fetches_(std::move(fetches)),
+      copy_fetches_(std::move(copy_fetches)),
       pins_(std::move(pins)),
       run_options_(std::move(run_options)) {}
 
@@ -49,12 +51,14 @@ void RunWorker::Execute() {
   // Deleting the feeds lets TensorFlow release zero-copy inputs, unless an output still aliases one.
   for (TF_Tensor* tensor : feed_tensors) TF_DeleteTensor(tensor);
   if (error_.ok()) {
-    for (TF_Tensor*& tensor : outputs_) {
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      TF_Tensor*& tensor = outputs_[i];
       if (tensor == nullptr) {
         error_ = {TF_INTERNAL, "TF_SessionRun returned no tensor for an output"};
         break;
       }
-      tensor = DetachFromPins(tensor, *pins_);
+      bool reference = copy_fetches_[i] && TF_TensorType(tensor) != TF_STRING;
+      tensor = reference ? CopyTensor(tensor) : DetachFromPins(tensor, *pins_);
     }
   }
   if (!error_.ok()) SetError(error_.message);

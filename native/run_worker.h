@@ -21,7 +21,8 @@ class SavedModelWrap;
 class RunWorker : public Napi::AsyncWorker {
  public:
   RunWorker(Napi::Env env, Napi::Promise::Deferred deferred, SavedModelWrap* model, Napi::Object model_object, TF_Session* session,
-            std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches, std::unique_ptr<JsPins> pins,
+            std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches, std::vector<bool> copy_fetches,
+            std::unique_ptr<JsPins> pins,
             std::string run_options);
   ~RunWorker() override;
 
@@ -39,6 +40,8 @@ class RunWorker : public Napi::AsyncWorker {
   TF_Session* session_;
   std::vector<PreparedInput> inputs_;
   std::vector<TF_Output> fetches_;
+  // Outputs read from TF1 reference variables alias the variable, which later runs mutate in place.
+  std::vector<bool> copy_fetches_;
   std::unique_ptr<JsPins> pins_;
   std::string run_options_;
   std::vector<TF_Tensor*> outputs_;

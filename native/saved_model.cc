@@ -24,6 +24,13 @@ void DeleteSessionAndGraph(TF_Session* session, TF_Graph* graph) {
 
 TfError InvalidArgument(const std::string& message) { return {TF_INVALID_ARGUMENT, message}; }
 
+// TF1 graphs expose variables as reference types (DT_FLOAT_REF = DT_FLOAT + 100); reading or feeding
+// one moves plain values of the base type.
+constexpr int kRefTypeOffset = 100;
+TF_DataType BaseType(TF_DataType dtype) {
+  return dtype > kRefTypeOffset ? static_cast<TF_DataType>(dtype - kRefTypeOffset) : dtype;
+}
+
 }  // namespace
 
 // Deletes a session off the JS thread: closing a big model can take a while.
@@ -141,7 +148,7 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
       PreparedInput input;
       TfError error = Resolve(name, &input.output);
       if (!error.ok()) return reject(error);
-      TF_DataType expected = TF_OperationOutputType(input.output);
+      TF_DataType expected = BaseType(TF_OperationOutputType(input.output));
       if (dtype != expected) {
         return reject(InvalidArgument("input '" + name + "' expects " + DtypeName(expected) + " but got " +
                                       DtypeName(dtype)));
@@ -153,6 +160,7 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
 
     Napi::Array fetch_names = info[1].As<Napi::Array>();
     std::vector<TF_Output> fetches;
+    std::vector<bool> copy_fetches;
     fetches.reserve(fetch_names.Length());
     for (uint32_t i = 0; i < fetch_names.Length(); ++i) {
       Napi::Value name_value = fetch_names.Get(i);
@@ -163,11 +171,13 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
       TF_Output output;
       TfError error = Resolve(name, &output);
       if (!error.ok()) return reject(error);
-      TF_DataType dtype = TF_OperationOutputType(output);
+      TF_DataType graph_dtype = TF_OperationOutputType(output);
+      TF_DataType dtype = BaseType(graph_dtype);
       if (ElementSize(dtype) < 0) {
         return reject({TF_UNIMPLEMENTED, "output '" + name + "' is " + DtypeName(dtype) + ", which tfserve cannot return"});
       }
       fetches.push_back(output);
+      copy_fetches.push_back(graph_dtype != dtype);
     }
 
     std::string run_options;
@@ -180,7 +190,7 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
     }
 
     auto* worker = new RunWorker(env, deferred, this, Value(), session_, std::move(inputs), std::move(fetches),
-                                 std::move(pins), std::move(run_options));
+                                 std::move(copy_fetches), std::move(pins), std::move(run_options));
     ++active_runs_;
     worker->Queue();
     return deferred.Promise();

@@ -294,23 +294,26 @@ TF_Tensor* BuildTensor(PreparedInput* input, JsPins* pins, TfError* error) {
   return tensor;
 }
 
-TF_Tensor* DetachFromPins(TF_Tensor* tensor, const JsPins& pins) {
-  auto* data = static_cast<const uint8_t*>(TF_TensorData(tensor));
+TF_Tensor* CopyTensor(TF_Tensor* tensor) {
   size_t bytes = TF_TensorByteSize(tensor);
-  if (data == nullptr || bytes == 0 || TF_TensorType(tensor) == TF_STRING) return tensor;
-  bool shared = false;
-  for (const auto& range : pins.zero_copy_ranges) {
-    if (data < range.end && data + bytes > range.begin) shared = true;
-  }
-  if (!shared) return tensor;
   int rank = TF_NumDims(tensor);
   std::vector<int64_t> dims(rank);
   for (int i = 0; i < rank; ++i) dims[i] = TF_Dim(tensor, i);
   TF_Tensor* copy = TF_AllocateTensor(TF_TensorType(tensor), dims.data(), rank, bytes);
   if (copy == nullptr) return tensor;
-  std::memcpy(TF_TensorData(copy), data, bytes);
+  if (bytes > 0) std::memcpy(TF_TensorData(copy), TF_TensorData(tensor), bytes);
   TF_DeleteTensor(tensor);
   return copy;
+}
+
+TF_Tensor* DetachFromPins(TF_Tensor* tensor, const JsPins& pins) {
+  auto* data = static_cast<const uint8_t*>(TF_TensorData(tensor));
+  size_t bytes = TF_TensorByteSize(tensor);
+  if (data == nullptr || bytes == 0 || TF_TensorType(tensor) == TF_STRING) return tensor;
+  for (const auto& range : pins.zero_copy_ranges) {
+    if (data < range.end && data + bytes > range.begin) return CopyTensor(tensor);
+  }
+  return tensor;
 }
 
 // ---- Outputs -------------------------------------------------------------------------------------

@@ -68,6 +68,9 @@ TfError PrepareInput(TF_DataType dtype, Napi::Value shape, Napi::Value data, con
 // Worker thread: the TF_Tensor for a prepared input (owned by the caller), or null with `error`.
 TF_Tensor* BuildTensor(PreparedInput* input, JsPins* pins, TfError* error);
 
+// Worker thread: a TF-owned copy of a numeric tensor, deleting the original (kept if allocation fails).
+TF_Tensor* CopyTensor(TF_Tensor* tensor);
+
 // Worker thread: if `tensor` shares memory with a pinned JS input, replaces it with a copy so that
 // the output can outlive the pin.
 TF_Tensor* DetachFromPins(TF_Tensor* tensor, const JsPins& pins);

@@ -1,0 +1,82 @@
+/**
+ * The few TensorFlow protobuf messages tfserve reads or writes, declared by field number (protocol
+ * facts from tensorflow/core/protobuf/{meta_graph,config}.proto and framework/tensor_shape.proto).
+ * Only the fields we use are declared; protobufjs skips the rest on decode (notably the large
+ * MetaGraphDef.graph_def, field 2).
+ */
+import protobuf from 'protobufjs';
+
+// A variable, not an inline literal: map fields carry `keyType`, which IField's typing omits.
+const descriptor = {
+  nested: {
+    MetaGraphDef: {
+      fields: {
+        metaInfoDef: { type: 'MetaInfoDef', id: 1 },
+        signatureDef: { keyType: 'string', type: 'SignatureDef', id: 5 },
+      },
+    },
+    MetaInfoDef: {
+      fields: {
+        tags: { rule: 'repeated', type: 'string', id: 4 },
+        tensorflowVersion: { type: 'string', id: 5 },
+      },
+    },
+    SignatureDef: {
+      fields: {
+        inputs: { keyType: 'string', type: 'TensorInfo', id: 1 },
+        outputs: { keyType: 'string', type: 'TensorInfo', id: 2 },
+        methodName: { type: 'string', id: 3 },
+      },
+    },
+    TensorInfo: {
+      oneofs: { encoding: { oneof: ['name', 'cooSparse', 'compositeTensor'] } },
+      fields: {
+        name: { type: 'string', id: 1 },
+        cooSparse: { type: 'bytes', id: 4 },
+        compositeTensor: { type: 'bytes', id: 5 },
+        dtype: { type: 'int32', id: 2 },
+        tensorShape: { type: 'TensorShapeProto', id: 3 },
+      },
+    },
+    TensorShapeProto: {
+      fields: {
+        dim: { rule: 'repeated', type: 'Dim', id: 2 },
+        unknownRank: { type: 'bool', id: 3 },
+      },
+      nested: {
+        Dim: {
+          fields: {
+            size: { type: 'int64', id: 1 },
+            name: { type: 'string', id: 2 },
+          },
+        },
+      },
+    },
+    ConfigProto: {
+      fields: {
+        intraOpParallelismThreads: { type: 'int32', id: 2 },
+        interOpParallelismThreads: { type: 'int32', id: 5 },
+        gpuOptions: { type: 'GPUOptions', id: 6 },
+        allowSoftPlacement: { type: 'bool', id: 7 },
+      },
+    },
+    GPUOptions: {
+      fields: {
+        perProcessGpuMemoryFraction: { type: 'double', id: 1 },
+        allowGrowth: { type: 'bool', id: 4 },
+        visibleDeviceList: { type: 'string', id: 5 },
+      },
+    },
+    RunOptions: {
+      fields: {
+        timeoutInMs: { type: 'int64', id: 2 },
+      },
+    },
+  },
+};
+
+const root = protobuf.Root.fromJSON(descriptor);
+
+export const MetaGraphDef = root.lookupType('MetaGraphDef');
+export const ConfigProto = root.lookupType('ConfigProto');
+export const RunOptions = root.lookupType('RunOptions');

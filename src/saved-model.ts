@@ -1,0 +1,178 @@
+/**
+ * SavedModel: a loaded TensorFlow SavedModel whose signatures run asynchronously on native threads.
+ * Validation happens here with friendly messages; the binding re-validates everything it is given.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { DTYPES, isDType } from './dtypes.js';
+import { fromNative, invalidArgument, TfServeError } from './errors.js';
+import { binding, type NativeFeed, type NativeSavedModel } from './native.js';
+import { encodeRunOptions, encodeSessionConfig, type SessionConfig } from './session-config.js';
+import { parseMetaGraphDef, type SignatureInfo, type TensorInfo } from './signature.js';
+import { checkTensorInput, fromNativeOutput, type Tensor, type TensorInput, toNativeData } from './tensor.js';
+
+export const DEFAULT_SIGNATURE = 'serving_default';
+export const DEFAULT_TAGS: readonly string[] = ['serve'];
+
+export interface LoadOptions {
+  /** MetaGraph tags to load; default ['serve']. */
+  tags?: string[];
+  config?: SessionConfig;
+}
+
+export interface PredictOptions {
+  /** Signature key; default 'serving_default'. */
+  signature?: string;
+  /** Output keys to compute; default all outputs of the signature. */
+  outputs?: string[];
+  /** Abort the run with DEADLINE_EXCEEDED after this many milliseconds (RunOptions.timeout_in_ms). */
+  timeoutMs?: number;
+  /**
+   * Check input shapes against the signature (default true). TF Serving does not, since a signature
+   * tensor need not be a placeholder; its REST layer turns this off to behave the same.
+   */
+  checkShapes?: boolean;
+}
+
+export type PredictInputs = Record<string, TensorInput>;
+export type PredictOutputs = Record<string, Tensor>;
+
+function shapeMatches(expected: number[] | null, actual: readonly number[]): boolean {
+  if (expected === null) return true;
+  if (expected.length !== actual.length) return false;
+  return expected.every((dim, i) => dim < 0 || dim === actual[i]);
+}
+
+function formatShape(shape: readonly number[] | null): string {
+  return shape === null ? '<unknown rank>' : `[${shape.join(',')}]`;
+}
+
+export class SavedModel {
+  readonly path: string;
+  readonly tags: readonly string[];
+  readonly signatures: Readonly<Record<string, SignatureInfo>>;
+  readonly #native: NativeSavedModel;
+  #disposal: Promise<void> | null = null;
+
+  private constructor(exportDir: string, tags: readonly string[], signatures: Record<string, SignatureInfo>, native: NativeSavedModel) {
+    this.path = exportDir;
+    this.tags = Object.freeze([...tags]);
+    this.signatures = Object.freeze(signatures);
+    this.#native = native;
+  }
+
+  static async load(exportDir: string, options: LoadOptions = {}): Promise<SavedModel> {
+    const callerStack = new Error();
+    if (typeof exportDir !== 'string' || exportDir.length === 0) {
+      throw invalidArgument(`Expected path string for exportDir but received ${String(exportDir)}`);
+    }
+    if (typeof options !== 'object' || options === null) throw invalidArgument('Expected object for options');
+    const tags = options.tags ?? [...DEFAULT_TAGS];
+    if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) {
+      throw invalidArgument(`Expected array of strings for options.tags but received ${String(tags)}`);
+    }
+    const dir = path.resolve(exportDir);
+    if (!fs.existsSync(dir)) throw new TfServeError('NOT_FOUND', `SavedModel directory ${dir} does not exist`);
+    const config = encodeSessionConfig(options.config);
+    let loaded;
+    try {
+      loaded = await binding().loadSavedModel(dir, tags, config);
+    } catch (err) {
+      throw fromNative(err, callerStack);
+    }
+    const { signatures } = parseMetaGraphDef(loaded.metaGraphDef);
+    return new SavedModel(dir, tags, { ...signatures }, loaded.model);
+  }
+
+  get disposed(): boolean {
+    return this.#disposal !== null;
+  }
+
+  /** Runs in flight on native threads right now. */
+  get activeRuns(): number {
+    return this.#native.activeRuns;
+  }
+
+  async predict(inputs: PredictInputs, options: PredictOptions = {}): Promise<PredictOutputs> {
+    const callerStack = new Error();
+    if (this.#disposal) throw new TfServeError('FAILED_PRECONDITION', 'the model has been disposed');
+    if (typeof options !== 'object' || options === null) throw invalidArgument('Expected object for options');
+    const signatureName = options.signature ?? DEFAULT_SIGNATURE;
+    const signature = Object.prototype.hasOwnProperty.call(this.signatures, signatureName)
+      ? this.signatures[signatureName]
+      : undefined;
+    if (!signature) throw invalidArgument(`Serving signature name: "${String(signatureName)}" not found in signature def`);
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+      throw invalidArgument('Expected object of { [inputKey]: { dtype, shape, data } } for inputs');
+    }
+
+    const feeds = this.#feeds(signatureName, signature, inputs, options.checkShapes ?? true);
+    const outputKeys = options.outputs ?? Object.keys(signature.outputs);
+    if (!Array.isArray(outputKeys)) throw invalidArgument('Expected array of output keys for options.outputs');
+    const fetches = outputKeys.map((key) => {
+      const info = typeof key === 'string' && Object.prototype.hasOwnProperty.call(signature.outputs, key) ? signature.outputs[key] : undefined;
+      if (!info) {
+        throw invalidArgument(`Unknown output '${String(key)}' for signature '${signatureName}'; it has: ${Object.keys(signature.outputs).join(', ')}`);
+      }
+      this.#checkMapped(info, `output '${key}'`);
+      return info.name;
+    });
+    const runOptions = encodeRunOptions(options.timeoutMs);
+
+    let results;
+    try {
+      results = await this.#native.run(feeds, fetches, runOptions);
+    } catch (err) {
+      throw fromNative(err, callerStack);
+    }
+    const outputs: PredictOutputs = {};
+    outputKeys.forEach((key, i) => {
+      outputs[key] = fromNativeOutput(results[i]!);
+    });
+    return outputs;
+  }
+
+  /**
+   * Stops new predictions, lets the ones in flight finish, then frees the session. A model that is
+   * garbage-collected without dispose() frees its session too.
+   */
+  dispose(): Promise<void> {
+    this.#disposal ??= this.#native.close();
+    return this.#disposal;
+  }
+
+  #checkMapped(info: TensorInfo, what: string): void {
+    if (info.name === '') throw new TfServeError('UNIMPLEMENTED', `${what} is a sparse or composite tensor, which tfserve cannot feed or fetch`);
+    if (!isDType(info.dtype)) throw new TfServeError('UNIMPLEMENTED', `${what} has dtype ${info.dtype}, which tfserve does not support`);
+  }
+
+  #feeds(signatureName: string, signature: SignatureInfo, inputs: PredictInputs, checkShapes: boolean): NativeFeed[] {
+    for (const key of Object.keys(inputs)) {
+      if (!Object.prototype.hasOwnProperty.call(signature.inputs, key)) {
+        throw invalidArgument(`Unknown input '${key}' for signature '${signatureName}'; it takes: ${Object.keys(signature.inputs).join(', ')}`);
+      }
+    }
+    return Object.entries(signature.inputs).map(([key, info]): NativeFeed => {
+      const what = `input '${key}'`;
+      if (!Object.prototype.hasOwnProperty.call(inputs, key)) {
+        throw invalidArgument(`Missing ${what} for signature '${signatureName}'`);
+      }
+      this.#checkMapped(info, what);
+      const input = checkTensorInput(inputs[key], what);
+      if (input.dtype !== info.dtype) {
+        throw invalidArgument(`Expected dtype ${info.dtype} for ${what} but received ${input.dtype}`);
+      }
+      const data = toNativeData(input, what);
+      const shape = [...input.shape];
+      if (checkShapes && !shapeMatches(info.shape, shape)) {
+        throw invalidArgument(`Expected shape ${formatShape(info.shape)} for ${what} but received ${formatShape(shape)}`);
+      }
+      return [info.name, DTYPES[input.dtype].tfType, shape, data];
+    });
+  }
+}
+
+export function loadSavedModel(exportDir: string, options?: LoadOptions): Promise<SavedModel> {
+  return SavedModel.load(exportDir, options);
+}
