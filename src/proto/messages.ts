@@ -9,6 +9,11 @@ import protobuf from 'protobufjs';
 // A variable, not an inline literal: map fields carry `keyType`, which IField's typing omits.
 const descriptor = {
   nested: {
+    SavedModel: {
+      fields: {
+        metaGraphs: { rule: 'repeated', type: 'MetaGraphDef', id: 2 },
+      },
+    },
     MetaGraphDef: {
       fields: {
         metaInfoDef: { type: 'MetaInfoDef', id: 1 },
@@ -67,6 +72,23 @@ const descriptor = {
         visibleDeviceList: { type: 'string', id: 5 },
       },
     },
+    Example: {
+      fields: { features: { type: 'Features', id: 1 } },
+    },
+    Features: {
+      fields: { feature: { keyType: 'string', type: 'Feature', id: 1 } },
+    },
+    Feature: {
+      oneofs: { kind: { oneof: ['bytesList', 'floatList', 'int64List'] } },
+      fields: {
+        bytesList: { type: 'BytesList', id: 1 },
+        floatList: { type: 'FloatList', id: 2 },
+        int64List: { type: 'Int64List', id: 3 },
+      },
+    },
+    BytesList: { fields: { value: { rule: 'repeated', type: 'bytes', id: 1 } } },
+    FloatList: { fields: { value: { rule: 'repeated', type: 'float', id: 1, options: { packed: true } } } },
+    Int64List: { fields: { value: { rule: 'repeated', type: 'int64', id: 1, options: { packed: true } } } },
     RunOptions: {
       fields: {
         timeoutInMs: { type: 'int64', id: 2 },
@@ -77,6 +99,9 @@ const descriptor = {
 
 const root = protobuf.Root.fromJSON(descriptor);
 
+export const SavedModelProto = root.lookupType('SavedModel');
 export const MetaGraphDef = root.lookupType('MetaGraphDef');
 export const ConfigProto = root.lookupType('ConfigProto');
 export const RunOptions = root.lookupType('RunOptions');
+/** tf.train.Example, which classify and regress signatures take serialized. */
+export const Example = root.lookupType('Example');

@@ -1,0 +1,36 @@
+// Runs the compiled tests (tsc -p tsconfig.test.json writes them to dist-test/) with node's own test
+// runner. The list is explicit: Node 20 has no globs in `node --test`, and an explicit list makes a
+// missing file an error instead of a silently smaller run.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TESTS = [
+  'test/unit/dtypes.test.js',
+  'test/unit/float16.test.js',
+  'test/unit/errors.test.js',
+  'test/unit/session-config.test.js',
+  'test/unit/signature.test.js',
+  'test/unit/tensor.test.js',
+  'test/unit/libtensorflow.test.js',
+  'test/unit/build-files.test.js',
+  'test/native/saved-model.test.js',
+  'test/native/binding.test.js',
+  'test/native/memory.test.js',
+  'test/conformance/tfserving-models.test.js',
+];
+
+const files = TESTS.map((file) => path.join(root, 'dist-test', file));
+const missing = files.filter((file) => !fs.existsSync(file));
+if (missing.length > 0) {
+  console.error(`missing compiled tests:\n  ${missing.join('\n  ')}`);
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { TF_CPP_MIN_LOG_LEVEL: '2', ...process.env },
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { suite, test } from 'node:test';
+
+import { ConfigProto, RunOptions } from '../../src/proto/messages.js';
+import { encodeRunOptions, encodeSessionConfig } from '../../src/session-config.js';
+
+suite('session-config', () => {
+  test('encodes thread counts, soft placement and GPU options by field number', () => {
+    const bytes = encodeSessionConfig({
+      intraOpThreads: 2,
+      interOpThreads: 3,
+      gpu: { allowGrowth: true, memoryFraction: 0.5, visibleDevices: '0,1' },
+    });
+    // field 2 varint 2, field 5 varint 3, field 6 (GPUOptions), field 7 varint 1
+    assert.deepEqual([...bytes.subarray(0, 4)], [0x10, 2, 0x28, 3]);
+    const decoded = ConfigProto.toObject(ConfigProto.decode(bytes)) as Record<string, unknown>;
+    assert.deepEqual(decoded, {
+      intraOpParallelismThreads: 2,
+      interOpParallelismThreads: 3,
+      allowSoftPlacement: true,
+      gpuOptions: { allowGrowth: true, perProcessGpuMemoryFraction: 0.5, visibleDeviceList: '0,1' },
+    });
+  });
+
+  test('defaults to soft placement only', () => {
+    assert.deepEqual([...encodeSessionConfig()], [0x38, 1]);
+    assert.deepEqual([...encodeSessionConfig({ allowSoftPlacement: false })], []);
+  });
+
+  test('BAD CALL - invalid values are rejected with the field name', () => {
+    assert.throws(() => encodeSessionConfig({ intraOpThreads: -1 }), { code: 'INVALID_ARGUMENT', message: /config\.intraOpThreads/ });
+    assert.throws(() => encodeSessionConfig({ interOpThreads: 1.5 }), { message: /config\.interOpThreads/ });
+    assert.throws(() => encodeSessionConfig({ gpu: { memoryFraction: 2 } }), { message: /memoryFraction/ });
+    assert.throws(() => encodeSessionConfig({ gpu: { visibleDevices: 'gpu0' } }), { message: /visibleDevices/ });
+    assert.throws(() => encodeSessionConfig(null as never), { message: /Expected object for config/ });
+  });
+
+  test('run options carry timeout_in_ms', () => {
+    assert.equal(encodeRunOptions(undefined), undefined);
+    const bytes = encodeRunOptions(1500)!;
+    assert.equal(Number((RunOptions.toObject(RunOptions.decode(bytes), { longs: Number }) as { timeoutInMs: number }).timeoutInMs), 1500);
+    assert.throws(() => encodeRunOptions(0), { code: 'INVALID_ARGUMENT' });
+  });
+});
