@@ -24,7 +24,7 @@ suite('session-config', () => {
 
   test('defaults to soft placement only', () => {
     assert.deepEqual([...encodeSessionConfig()], [0x38, 1]);
-    assert.deepEqual([...encodeSessionConfig({ allowSoftPlacement: false })], []);
+    assert.deepEqual([...encodeSessionConfig({ allowSoftPlacement: false })], [0x38, 0]);
   });
 
   test('BAD CALL - invalid values are rejected with the field name', () => {

@@ -1,0 +1,31 @@
+"""TensorFlow's own Python signature call, for bench/run.mjs.
+
+Usage: python_predict.py <export_dir> <signature> <input_key> <iterations> <dims...>
+Prints the mean microseconds per call of `model.signatures[signature](**{input_key: x})` with a
+float32 input filled with 0.5, after a warm-up.
+"""
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def main() -> None:
+    export_dir, signature, input_key, iterations = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    dims = [int(d) for d in sys.argv[5:]]
+    fn = tf.saved_model.load(export_dir).signatures[signature]
+    x = tf.constant(np.full(dims, 0.5, dtype=np.float32))
+    for _ in range(iterations // 10 + 1):
+        fn(**{input_key: x})
+    start = time.perf_counter()
+    for _ in range(iterations):
+        fn(**{input_key: x})
+    print(f"{(time.perf_counter() - start) / iterations * 1e6:.3f}")
+
+
+if __name__ == "__main__":
+    main()

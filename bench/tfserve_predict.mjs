@@ -1,0 +1,21 @@
+// tfserve's per-call predict latency, for bench/run.mjs: sequential awaits, so each number is one
+// full round trip JS -> worker thread -> TF_SessionRun -> JS.
+// Usage: node bench/tfserve_predict.mjs <export_dir> <signature> <input_key> <iterations> <dims...>
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { loadSavedModel, allocTensor } = require('../dist/index.js');
+
+const [exportDir, signature, inputKey, iterationsText, ...dimTexts] = process.argv.slice(2);
+const iterations = Number(iterationsText);
+const shape = dimTexts.map(Number);
+const model = await loadSavedModel(exportDir);
+const x = allocTensor('float32', shape);
+x.data.fill(0.5);
+const inputs = { [inputKey]: x };
+for (let i = 0; i < iterations / 10 + 1; i += 1) await model.predict(inputs, { signature });
+const start = process.hrtime.bigint();
+for (let i = 0; i < iterations; i += 1) await model.predict(inputs, { signature });
+const micros = Number(process.hrtime.bigint() - start) / 1e3 / iterations;
+console.log(micros.toFixed(3));
+await model.dispose();
