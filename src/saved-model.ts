@@ -9,7 +9,7 @@ import { DTYPES, isDType } from './dtypes.js';
 import { fromNative, invalidArgument, TfServeError } from './errors.js';
 import { binding, type NativeFeed, type NativeSavedModel } from './native.js';
 import { encodeRunOptions, encodeSessionConfig, type SessionConfig } from './session-config.js';
-import { parseMetaGraphDef, type SignatureInfo, type TensorInfo } from './signature.js';
+import { type MetaGraphInfo, parseMetaGraphDef, type SignatureInfo, type TensorInfo } from './signature.js';
 import { checkTensorInput, fromNativeOutput, type Tensor, type TensorInput, toNativeData } from './tensor.js';
 
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -52,13 +52,16 @@ export class SavedModel {
   readonly path: string;
   readonly tags: readonly string[];
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
+  /** Every SignatureDef, the init op included, in protobuf JSON form (TF Serving's metadata answer). */
+  readonly signatureDefJson: Readonly<Record<string, unknown>>;
   readonly #native: NativeSavedModel;
   #disposal: Promise<void> | null = null;
 
-  private constructor(exportDir: string, tags: readonly string[], signatures: Record<string, SignatureInfo>, native: NativeSavedModel) {
+  private constructor(exportDir: string, tags: readonly string[], metaGraph: MetaGraphInfo, native: NativeSavedModel) {
     this.path = exportDir;
     this.tags = Object.freeze([...tags]);
-    this.signatures = Object.freeze(signatures);
+    this.signatures = Object.freeze({ ...metaGraph.signatures });
+    this.signatureDefJson = Object.freeze({ ...metaGraph.signatureDefJson });
     this.#native = native;
   }
 
@@ -81,8 +84,7 @@ export class SavedModel {
     } catch (err) {
       throw fromNative(err, callerStack);
     }
-    const { signatures } = parseMetaGraphDef(loaded.metaGraphDef);
-    return new SavedModel(dir, tags, { ...signatures }, loaded.model);
+    return new SavedModel(dir, tags, parseMetaGraphDef(loaded.metaGraphDef), loaded.model);
   }
 
   get disposed(): boolean {

@@ -31,6 +31,23 @@ const descriptor = {
         inputs: { keyType: 'string', type: 'TensorInfo', id: 1 },
         outputs: { keyType: 'string', type: 'TensorInfo', id: 2 },
         methodName: { type: 'string', id: 3 },
+        defaults: { keyType: 'string', type: 'TensorProto', id: 4 },
+      },
+    },
+    TensorProto: {
+      fields: {
+        dtype: { type: 'int32', id: 1 },
+        tensorShape: { type: 'TensorShapeProto', id: 2 },
+        tensorContent: { type: 'bytes', id: 4 },
+        floatVal: { rule: 'repeated', type: 'float', id: 5, options: { packed: true } },
+        doubleVal: { rule: 'repeated', type: 'double', id: 6, options: { packed: true } },
+        intVal: { rule: 'repeated', type: 'int32', id: 7, options: { packed: true } },
+        stringVal: { rule: 'repeated', type: 'bytes', id: 8 },
+        int64Val: { rule: 'repeated', type: 'int64', id: 10, options: { packed: true } },
+        boolVal: { rule: 'repeated', type: 'bool', id: 11, options: { packed: true } },
+        halfVal: { rule: 'repeated', type: 'int32', id: 13, options: { packed: true } },
+        uint32Val: { rule: 'repeated', type: 'uint32', id: 16, options: { packed: true } },
+        uint64Val: { rule: 'repeated', type: 'uint64', id: 17, options: { packed: true } },
       },
     },
     TensorInfo: {
