@@ -23,6 +23,7 @@ const TESTS = [
   'test/native/saved-model.test.js',
   'test/native/binding.test.js',
   'test/native/memory.test.js',
+  'test/native/manager.test.js',
   'test/conformance/tfserving-models.test.js',
 ];
 

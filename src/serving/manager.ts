@@ -78,6 +78,7 @@ export class ModelManager extends EventEmitter {
   readonly #options: Required<ManagerOptions>;
   readonly #models = new Map<string, ModelEntry>();
   #closed = false;
+  readonly #retryWakers = new Set<() => void>();
 
   constructor(options: ManagerOptions) {
     super();
@@ -194,6 +195,8 @@ export class ModelManager extends EventEmitter {
   /** Unloads everything, waiting for requests in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const wake of this.#retryWakers) wake();
+    this.#retryWakers.clear();
     const unloads: Promise<void>[] = [];
     for (const model of this.#models.values()) {
       for (const entry of model.versions.values()) {
@@ -285,7 +288,18 @@ export class ModelManager extends EventEmitter {
           `Loading servable: {name: ${model.name} version: ${entry.version}} failed (${entry.error.message}); ` +
             `retrying in ${loadRetryIntervalMs} ms (${retriesLeft} retries left)`,
         );
-        await new Promise((resolve) => setTimeout(resolve, loadRetryIntervalMs).unref());
+        // A pending retry keeps the process alive (someone awaits settled()); close() cuts it short.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.#retryWakers.delete(wake);
+            resolve();
+          }, loadRetryIntervalMs);
+          const wake = (): void => {
+            clearTimeout(timer);
+            resolve();
+          };
+          this.#retryWakers.add(wake);
+        });
         if (!entry.aspired || this.#closed) {
           entry.state = 'END';
           return;
