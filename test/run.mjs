@@ -20,11 +20,17 @@ const TESTS = [
   'test/unit/model-config.test.js',
   'test/unit/version-policy.test.js',
   'test/unit/source.test.js',
+  'test/unit/json-parse.test.js',
+  'test/unit/json-codec.test.js',
+  'test/unit/float-format.test.js',
   'test/native/saved-model.test.js',
   'test/native/binding.test.js',
   'test/native/memory.test.js',
   'test/native/manager.test.js',
   'test/conformance/tfserving-models.test.js',
+  'test/server/app.test.js',
+  'test/cli/flags.test.js',
+  'test/cli/main.test.js',
 ];
 
 const files = TESTS.map((file) => path.join(root, 'dist-test', file));

@@ -1,0 +1,416 @@
+/**
+ * `tfserve`: tensorflow_model_server's command line over the library. Flags -> model configs ->
+ * VersionSource (polls base paths) -> ModelManager (loads/unloads) -> fastify app (REST). `run()`
+ * returns the exit code and never exits; bin/tfserve.js is the only place that calls process.exit.
+ *
+ * Exit codes: 0 after a graceful stop (or --help/--version), 2 for a command-line error (printed with
+ * the usage), 255 when the server cannot start (TF Serving's `Failed to start server. Error: ...`).
+ *
+ * Lifecycle, all on the event loop: the port opens only once every configured model's first versions
+ * are loaded or have failed (as in TF Serving). The stop signals (SIGINT/SIGTERM by default) are watched
+ * from the start; on the first one the server stops accepting connections, lets requests in flight
+ * finish, stops polling and unloads every model (unloads wait for the last request holding a version).
+ * Our listeners are removed as the first signal arrives, so a second one gets Node's default: exit now.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+import { TfServeError } from '../errors.js';
+import { tensorflowVersion } from '../index.js';
+import { loadSavedModel, type SavedModel } from '../saved-model.js';
+import { buildApp } from '../server/app.js';
+import type { SessionConfig } from '../session-config.js';
+import { ModelManager } from '../serving/manager.js';
+import {
+  isRelativePath,
+  type ModelConfig,
+  readModelConfigFile,
+  readModelConfigFileAsync,
+  singleModelConfig,
+  validateModelConfigs,
+} from '../serving/model-config.js';
+import { VersionSource } from '../serving/source.js';
+import { FLAGS, FlagError, type FlagName, type Flags, parseFlags, usage } from './flags.js';
+
+/** The package's root: two levels up from dist/cli/main.js, three from the test build's dist-test/src/cli. */
+function findPackageRoot(): string {
+  const candidates = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')];
+  for (const candidate of candidates) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(candidate, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'tfserve') return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  return candidates[0]!;
+}
+
+const PACKAGE_ROOT = findPackageRoot();
+export const BUNDLED_MODEL = { name: 'half_plus_two', basePath: path.join(PACKAGE_ROOT, 'models', 'half_plus_two') };
+
+export interface RunOptions {
+  /** Where logs, --help and --version go (default process.stdout). */
+  destination?: NodeJS.WritableStream;
+  /** Where command-line errors and the usage after them go (default process.stderr). */
+  errorDestination?: NodeJS.WritableStream;
+  /**
+   * The process signals that start the graceful stop (default SIGINT and SIGTERM). Tests pass one of
+   * their own (say SIGUSR2) and send it with process.kill(process.pid, ...).
+   */
+  signals?: NodeJS.Signals[];
+  /** Called once the REST port is open, with the bound port. */
+  onListening?: (port: number) => void;
+}
+
+/** A startup or reload failure in TF Serving's `<CODE>: <message>` form. */
+class StartupError extends Error {
+  constructor(readonly status: string) {
+    super(status);
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** An error as TF's Status::ToString prints it: `INVALID_ARGUMENT: message`. */
+function statusOf(err: unknown): string {
+  if (err instanceof StartupError) return err.status;
+  const code = (err as { code?: unknown } | null)?.code;
+  return `${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : 'UNKNOWN'}: ${messageOf(err)}`;
+}
+
+function createLogger(flags: Flags, destination: NodeJS.WritableStream): Logger {
+  const stream = flags.log_format === 'pretty' ? pretty({ destination, sync: true, colorize: false }) : destination;
+  return pino({ level: flags.log_level, base: { name: 'tfserve' } }, stream);
+}
+
+function sessionConfig(flags: Flags): SessionConfig {
+  const { tensorflow_session_parallelism: both, tensorflow_intra_op_parallelism: intra, tensorflow_inter_op_parallelism: inter } = flags;
+  if (both > 0 && intra > 0 && inter > 0) {
+    throw new StartupError(
+      'INVALID_ARGUMENT: Either configure server_options.tensorflow_session_parallelism or (server_options.tensorflow_intra_op_parallelism, server_options.tensorflow_inter_op_parallelism). Not both.',
+    );
+  }
+  const config: SessionConfig = {
+    intraOpThreads: intra > 0 ? intra : both > 0 ? both : undefined,
+    interOpThreads: inter > 0 ? inter : both > 0 ? both : undefined,
+  };
+  if (flags.per_process_gpu_memory_fraction > 0) config.gpu = { memoryFraction: flags.per_process_gpu_memory_fraction };
+  return config;
+}
+
+/** The models to serve, from --model_config_file, --model_base_path or the bundled default. */
+function initialConfigs(flags: Flags, given: Set<FlagName>, log: Logger): ModelConfig[] {
+  if (flags.model_config_file) return readModelConfigFile(flags.model_config_file);
+  if (flags.model_base_path) {
+    // TF Serving rejects a relative --model_base_path (`Expected model <n> to have an absolute path or
+    // URI`). tfserve resolves it against the working directory instead, a deliberate convenience for
+    // `tfserve --model_base_path=models/x`. URIs (file://, gs://...) are left as they are. Base paths
+    // in a --model_config_file must still be absolute, as in TF Serving: the file is shared with it.
+    const basePath = isRelativePath(flags.model_base_path) ? path.resolve(flags.model_base_path) : flags.model_base_path;
+    return [singleModelConfig(flags.model_name, basePath)];
+  }
+  if (given.has('model_name')) {
+    throw new StartupError('INVALID_ARGUMENT: Both server_options.model_base_path and server_options.model_config_file are empty!');
+  }
+  log.info(`No --model_base_path or --model_config_file: serving the bundled model ${BUNDLED_MODEL.name} from ${BUNDLED_MODEL.basePath}`);
+  return [singleModelConfig(BUNDLED_MODEL.name, BUNDLED_MODEL.basePath)];
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.promises.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Loads one version directory as tensorflow_model_server's SavedModel loader does, with its errors for
+ * a directory that holds no SavedModel (spec §3.1) rather than TF C API's own wording.
+ */
+async function loadVersion(dir: string, tags: string[], config: SessionConfig): Promise<SavedModel> {
+  if (!(await exists(path.join(dir, 'saved_model.pb'))) && !(await exists(path.join(dir, 'saved_model.pbtxt')))) {
+    if (await exists(path.join(dir, 'export.meta'))) throw new TfServeError('UNIMPLEMENTED', 'Session Bundle is deprecated and removed.');
+    throw new TfServeError(
+      'NOT_FOUND',
+      `Specified file path does not appear to contain a SavedModel bundle (should have a file called \`saved_model.pb\`)\nSpecified file path: ${dir}`,
+    );
+  }
+  return loadSavedModel(dir, { tags, config });
+}
+
+function labelsOf(config: ModelConfig): Map<string, number> {
+  return new Map([...config.versionLabels].map(([label, version]) => [label, Number(version)]));
+}
+
+/**
+ * ServerCore's label check: a label must name an AVAILABLE version; with
+ * --allow_version_labels_for_unavailable_models a label may also name any version as long as it does
+ * not move a label that already points elsewhere.
+ */
+function checkLabels(
+  configs: readonly ModelConfig[],
+  applied: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  manager: ModelManager,
+  allowUnavailable: boolean,
+): void {
+  for (const config of configs) {
+    for (const [label, version] of labelsOf(config)) {
+      const current = applied.get(config.name)?.get(label);
+      const movesLabel = current !== undefined && current !== version;
+      if (manager.isAvailable(config.name, version) || (allowUnavailable && !movesLabel)) continue;
+      throw new StartupError(
+        `FAILED_PRECONDITION: Request to assign label to version ${version} of model ${config.name}, which is not currently available for inference`,
+      );
+    }
+  }
+}
+
+/** Versions that ended with an error, worded as TF's "servable(s) did not become available" list. */
+function failedServables(manager: ModelManager, names: readonly string[]): string[] {
+  return names.flatMap((name) =>
+    manager
+      .status(name)
+      .filter((s) => s.state === 'END' && s.error)
+      .map((s) => `{{name: ${name} version: ${s.version}} due to error: ${s.error!.code}: ${s.error!.message}}, `),
+  );
+}
+
+function logDeferredFeatures(flags: Flags, given: Set<FlagName>, log: Logger): void {
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, (typeof FLAGS)[FlagName]][]) {
+    if (!('notYet' in spec)) continue;
+    const message = `--${name}=${String(flags[name])}: ${spec.notYet}`;
+    if (given.has(name)) log.warn(message);
+    else if (!('quiet' in spec)) log.info(message);
+  }
+}
+
+/** Resolves with the first of `signals`; our listeners go as it arrives (a second signal: default). */
+function watchSignals(signals: readonly NodeJS.Signals[]): { received: Promise<NodeJS.Signals>; dispose(): void } {
+  const listeners = new Map<NodeJS.Signals, () => void>();
+  const dispose = (): void => {
+    for (const [name, listener] of listeners) process.removeListener(name, listener);
+    listeners.clear();
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    for (const name of new Set(signals)) {
+      const listener = (): void => {
+        dispose();
+        resolve(name);
+      };
+      listeners.set(name, listener);
+      process.on(name, listener);
+    }
+  });
+  return { received, dispose };
+}
+
+async function listen(app: Awaited<ReturnType<typeof buildApp>>, port: number): Promise<number> {
+  try {
+    await app.listen({ port, host: '::' });
+  } catch (err) {
+    // Hosts without IPv6 cannot bind '::'.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+    await app.listen({ port, host: '0.0.0.0' });
+  }
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  const destination = options.destination ?? process.stdout;
+  let flags: Flags;
+  let given: Set<FlagName>;
+  try {
+    ({ flags, given } = parseFlags(argv));
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    (options.errorDestination ?? process.stderr).write(`tfserve: ${err.message}\n\n${usage()}\n`);
+    return 2;
+  }
+  if (flags.help) {
+    destination.write(`${usage()}\n`);
+    return 0;
+  }
+  if (flags.version) {
+    destination.write(`TensorFlow ModelServer: tfserve ${packageVersion()}\nTensorFlow Library: ${tensorflowVersion()}\n`);
+    return 0;
+  }
+
+  const log = createLogger(flags, destination);
+  const stop = watchSignals(options.signals ?? ['SIGINT', 'SIGTERM']);
+  try {
+    return await serve(flags, given, log, stop.received, options.onListening);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function serve(
+  flags: Flags,
+  given: Set<FlagName>,
+  log: Logger,
+  stopped: Promise<NodeJS.Signals>,
+  onListening: ((port: number) => void) | undefined,
+): Promise<number> {
+  const fail = (err: unknown): number => {
+    log.error(`Failed to start server. Error: ${statusOf(err)}`);
+    return 255;
+  };
+  logDeferredFeatures(flags, given, log);
+  let configs: ModelConfig[];
+  let session: SessionConfig;
+  try {
+    configs = initialConfigs(flags, given, log);
+    for (const warning of validateModelConfigs(configs)) log.warn(warning);
+    session = sessionConfig(flags);
+  } catch (err) {
+    return fail(err);
+  }
+
+  const tags = flags.saved_model_tags.split(',').map((tag) => tag.trim()).filter(Boolean);
+  const logFns = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
+  const manager = new ModelManager({
+    load: (dir) => loadVersion(dir, tags, session),
+    maxLoadRetries: Math.max(0, flags.max_num_load_retries),
+    loadRetryIntervalMs: Math.max(0, flags.load_retry_interval_micros / 1000),
+    log: logFns,
+  });
+  const source = new VersionSource(configs, { pollWaitSeconds: flags.file_system_poll_wait_seconds, log: logFns });
+  source.on('aspiredVersions', ({ model, versions }) => manager.setAspiredVersions(model, versions));
+  const appliedLabels = new Map<string, Map<string, number>>();
+  const applyLabels = (list: readonly ModelConfig[]): void => {
+    for (const config of list) {
+      appliedLabels.set(config.name, labelsOf(config));
+      manager.setLabels(config.name, labelsOf(config));
+    }
+  };
+  const shutdown = async (): Promise<void> => {
+    await source.stop();
+    await manager.close();
+  };
+
+  // Like tensorflow_model_server, open the port only once the first versions are loaded or failed.
+  // Unlike it, a model whose base path is missing or empty does not hold the server back forever.
+  source.start();
+  const startup = (async () => {
+    await source.poll();
+    await manager.settled();
+  })();
+  const early = await Promise.race([startup.then(() => null), stopped]);
+  if (early !== null) {
+    log.info(`Received ${early} while loading models: stopping`);
+    await shutdown();
+    return 0;
+  }
+  const names = configs.map((config) => config.name);
+  const failures = failedServables(manager, names);
+  if (failures.length > 0) {
+    await shutdown();
+    return fail(new StartupError(`UNKNOWN: ${failures.length} servable(s) did not become available: {${failures.join('')}}`));
+  }
+  for (const name of names) {
+    if (!manager.status(name).some((s) => s.state === 'AVAILABLE')) {
+      log.warn(`No version of model ${name} is available yet; it will be served once its base path holds a version`);
+    }
+  }
+  try {
+    // At startup no label exists yet, so the flag allows any label (TF Serving checks labels before the
+    // first load, so without the flag it refuses every label of the initial config; we check after it).
+    checkLabels(configs, appliedLabels, manager, flags.allow_version_labels_for_unavailable_models);
+  } catch (err) {
+    await shutdown();
+    return fail(err);
+  }
+  applyLabels(configs);
+
+  const app = await buildApp({
+    manager,
+    restTimeoutMs: flags.rest_api_timeout_in_ms,
+    cors: flags.rest_api_enable_cors_support,
+    bodyLimit: flags.rest_api_body_limit_bytes,
+    logger: log,
+  });
+  let stopping = false;
+  // Node's server.close() (which fastify's close() calls) closes only the keep-alive connections that
+  // are idle at that moment; one whose request is still running would stay open after its response
+  // until the client's or the keep-alive timeout (72 s), holding the stop back. So every response sent
+  // while stopping says `Connection: close`.
+  app.addHook('onSend', async (_request, reply) => {
+    if (stopping) reply.header('connection', 'close');
+  });
+  let port: number;
+  try {
+    port = await listen(app, flags.rest_api_port);
+  } catch (err) {
+    await app.close();
+    await shutdown();
+    return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at localhost:${flags.rest_api_port}: ${messageOf(err)}`));
+  }
+  log.info(`Exporting HTTP/REST API at:localhost:${port} ...`);
+
+  let configTimer: NodeJS.Timeout | undefined;
+  if (flags.model_config_file && flags.model_config_file_poll_wait_seconds > 0) {
+    const periodMs = flags.model_config_file_poll_wait_seconds * 1000;
+    // TF Serving's PollFilesystemAndReloadConfig: re-read the file even when unchanged; a file that
+    // cannot be read or a config that cannot be applied is logged and the running config stays.
+    const reload = async (): Promise<void> => {
+      let next: ModelConfig[];
+      try {
+        next = await readModelConfigFileAsync(flags.model_config_file);
+      } catch (err) {
+        log.error(`Failed to read ModelServerConfig file: ${messageOf(err)}`);
+        return;
+      }
+      if (stopping) return;
+      try {
+        for (const warning of validateModelConfigs(next, configs)) log.warn(warning);
+        checkLabels(next, appliedLabels, manager, flags.allow_version_labels_for_unavailable_models);
+      } catch (err) {
+        log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${messageOf(err)}`);
+        return;
+      }
+      const added = next.filter((config) => !configs.some((old) => old.name === config.name)).map((config) => config.name);
+      configs = next;
+      applyLabels(configs);
+      source.updateConfigs(configs);
+      if (added.length === 0) return;
+      // As ReloadConfig does, wait for added models before the next reload, and report their failures.
+      await source.poll();
+      await manager.settled();
+      const failed = failedServables(manager, added);
+      if (failed.length > 0 && !stopping) {
+        log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${failed.length} model(s) did not become available: {${failed.join('')}}`);
+      }
+    };
+    const tick = (): void => {
+      reload()
+        .catch((err: unknown) => log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${messageOf(err)}`))
+        .finally(() => {
+          if (!stopping) configTimer = setTimeout(tick, periodMs);
+        });
+    };
+    configTimer = setTimeout(tick, periodMs);
+  }
+
+  onListening?.(port);
+
+  const signal = await stopped;
+  stopping = true;
+  clearTimeout(configTimer);
+  log.info(`Received ${signal}: finishing requests in flight, then unloading models`);
+  await app.close();
+  await shutdown();
+  log.info('Server stopped');
+  return 0;
+}

@@ -1,0 +1,137 @@
+/**
+ * buildApp: the fastify application that speaks TensorFlow Serving's REST API. It never listens (the
+ * CLI does), so tests drive it with app.inject. One path per request:
+ *   HTTP -> rest-url (which API, model, version/label) -> body (gunzip) -> json-codec decode
+ *   -> ModelManager handle -> SavedModel.predict (native thread) -> json-codec encode.
+ * Bodies are read as raw Buffers: our JSON parser accepts NaN/Infinity and reports TF Serving's texts.
+ */
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+
+import type { ModelManager, ServableHandle } from '../serving/manager.js';
+import { registerErrorHandler } from './plugins/errors.js';
+import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
+import { classifyRegressBody } from './routes/classify-regress.js';
+import { metadataBody } from './routes/metadata.js';
+import { predictBody } from './routes/predict.js';
+import { modelStatusBody } from './routes/status.js';
+
+const gunzip = promisify(gunzipCallback);
+
+export interface AppOptions {
+  manager: ModelManager;
+  /** TF session-run timeout for REST calls (--rest_api_timeout_in_ms); 0 disables it. */
+  restTimeoutMs?: number;
+  /** Add TF Serving's CORS headers (--rest_api_enable_cors_support). */
+  cors?: boolean;
+  /** Largest request body in bytes. */
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['loggerInstance'] | boolean;
+}
+
+export const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
+// TF Serving gunzips request bodies up to this size; a larger one reads as empty.
+const MAX_GUNZIPPED_BYTES = 100 * 1024 * 1024;
+
+// TF Serving hands every path that FullMatches (?i)/v1/.* to its REST handler.
+const V1_PATH = /^\/v1\//i;
+const V1_ROUTE = '/v1/';
+
+const NOT_FOUND_HTML =
+  '<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>' +
+  '<p>The requested URL was not found on this server.</p></body></html>\n';
+
+async function requestBody(request: FastifyRequest): Promise<Buffer> {
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  if (!/gzip/i.test(String(request.headers['content-encoding'] ?? ''))) return body;
+  try {
+    return await gunzip(body, { maxOutputLength: MAX_GUNZIPPED_BYTES });
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { manager, restTimeoutMs = 30_000, cors = false, bodyLimit = DEFAULT_BODY_LIMIT } = options;
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger }),
+    bodyLimit,
+    // Every /v1 request goes to one route whatever its path: rest-url parses the raw target itself
+    // (request.originalUrl), as TF Serving does. The router sees the prefix in lower case and every '%'
+    // escaped, so it matches any case and never rejects a bad percent escape; logs stay readable.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      return V1_PATH.test(url) ? `${V1_ROUTE}${url.slice(V1_ROUTE.length).replace(/%/g, '%25')}` : url;
+    },
+    // A path the router cannot decode is not under /v1 (those were rewritten): libevent's 404.
+    frameworkErrors: (_error, _request, reply) => {
+      void (reply as FastifyReply).code(404).type('text/html').send(NOT_FOUND_HTML);
+    },
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    requestIdHeader: 'x-request-id',
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  registerErrorHandler(app);
+
+  if (cors) {
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('Access-Control-Allow-Origin', '*');
+      reply.header('Access-Control-Allow-Methods', 'POST, GET');
+      reply.header('Access-Control-Allow-Headers', 'Content-Type');
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    // A /v1 request with a method the router does not know still gets TF Serving's "Malformed request".
+    if (request.url.startsWith(V1_ROUTE)) return serve(request, reply);
+    return reply.code(404).type('text/html').send(NOT_FOUND_HTML);
+  });
+
+  const timeoutMs = restTimeoutMs > 0 ? restTimeoutMs : undefined;
+
+  async function handle(api: RestRequest, request: FastifyRequest): Promise<Buffer | string> {
+    if (api.kind === 'status') return modelStatusBody(manager, api.model, api.version);
+    const acquire = (): ServableHandle => manager.acquire(api.model, { version: api.version, label: api.label });
+    if (api.kind === 'metadata') {
+      const servable = acquire();
+      try {
+        return metadataBody(servable);
+      } finally {
+        servable.release();
+      }
+    }
+    // The body is parsed before the servable is resolved: TF Serving reports JSON errors first.
+    const body = await requestBody(request);
+    if (api.kind === 'predict') return predictBody(body, acquire, timeoutMs);
+    return classifyRegressBody(api.kind, body, acquire, timeoutMs);
+  }
+
+  async function serve(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (request.method === 'OPTIONS') {
+      // CORS preflight bypasses the handler in TF Serving: an empty body either way.
+      const origin = String(request.headers.origin ?? '');
+      return reply.code(/https?:\/\//.test(origin) ? 200 : 400).send();
+    }
+    let api: RestRequest;
+    try {
+      api = parseRestUrl(request.method, request.originalUrl);
+    } catch (error) {
+      if (!(error instanceof UrlParseError)) throw error;
+      // TF Serving returns these before it writes the error body.
+      request.log.info({ code: error.code, status: 400 }, error.message);
+      return reply.code(400).type('application/json').send(Buffer.alloc(0));
+    }
+    const body = await handle(api, request);
+    // A Buffer, so that fastify does not append "; charset=utf-8": TF Serving sends exactly application/json.
+    return reply.code(200).type('application/json').send(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  }
+
+  app.all(`${V1_ROUTE}*`, serve);
+  return app;
+}

@@ -1,0 +1,48 @@
+/**
+ * One error handler for the whole server: TfServeError codes map to HTTP statuses as TF Serving maps
+ * them, bodies are `{"error": message}`, and fastify's own errors (body too large, bad content type)
+ * are translated into the same shape. Client errors log at info, server errors at error.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+import { TfServeError } from '../../errors.js';
+import { errorBody, STATUS_TO_HTTP } from '../http-status.js';
+
+function toTfServeError(error: FastifyError | TfServeError | Error): TfServeError {
+  if (error instanceof TfServeError) return error;
+  const fastifyError = error as FastifyError;
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new TfServeError('RESOURCE_EXHAUSTED', `Request body is larger than the limit of ${fastifyError.message.match(/\d+/)?.[0] ?? 'the server'} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new TfServeError('INVALID_ARGUMENT', fastifyError.message);
+    default:
+      if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+        return new TfServeError('INVALID_ARGUMENT', fastifyError.message);
+      }
+      return new TfServeError('INTERNAL', error.message, { cause: error });
+  }
+}
+
+export function sendError(reply: FastifyReply, error: TfServeError): FastifyReply {
+  // A Buffer, so that fastify does not append "; charset=utf-8" to the content type.
+  return reply
+    .code(STATUS_TO_HTTP[error.code] ?? 500)
+    .type('application/json')
+    .send(Buffer.from(errorBody(error.message), 'utf8'));
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    const tfError = toTfServeError(error);
+    const status = STATUS_TO_HTTP[tfError.code] ?? 500;
+    if (status >= 500 && tfError.code !== 'DEADLINE_EXCEEDED' && tfError.code !== 'UNIMPLEMENTED') {
+      request.log.error({ err: error }, tfError.message);
+    } else {
+      request.log.info({ code: tfError.code, status }, tfError.message);
+    }
+    return sendError(reply, tfError);
+  });
+}

@@ -1,0 +1,486 @@
+/**
+ * The `tfserve` command driven in-process: run(argv) with a PassThrough for its logs, an OS-chosen REST
+ * port (--rest_api_port=0, reported through onListening) and SIGUSR2 as its stop signal, then plain
+ * fetch() against http://127.0.0.1:<port>. One server at a time (the stop signal is process-wide).
+ * Conditions are polled with generous deadlines: the CI machine is small and shared.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { suite, test, type TestContext } from 'node:test';
+
+import { BUNDLED_MODEL, run } from '../../src/cli/main.js';
+import { SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
+
+const STOP_SIGNAL = 'SIGUSR2';
+const DEADLINE_MS = 60_000;
+const HALF_PLUS_TWO = path.join(SHARED_FIXTURES, 'saved_model_half_plus_two_cpu');
+const HALF_PLUS_THREE = path.join(SHARED_FIXTURES, 'saved_model_half_plus_three');
+const SHARED = { skip: sharedFixturesSkip };
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** Collects what a stream receives. */
+function capture(): { stream: PassThrough; text(): string } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return { stream, text: () => text };
+}
+
+class Server {
+  port = 0;
+  #stopped = false;
+  #exited = false;
+  constructor(
+    readonly exit: Promise<number>,
+    readonly output: () => string,
+  ) {
+    void exit.finally(() => (this.#exited = true)).catch(() => undefined);
+  }
+
+  /** The JSON log lines so far. */
+  logs(): LogLine[] {
+    return this.output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogLine);
+  }
+
+  messages(): string[] {
+    return this.logs().map((line) => line.msg);
+  }
+
+  url(pathname: string): string {
+    return `http://127.0.0.1:${this.port}${pathname}`;
+  }
+
+  /** Sends the stop signal and resolves with run()'s exit code. */
+  stop(): Promise<number> {
+    // Without run()'s listener the signal would kill the test process.
+    if (!this.#stopped && !this.#exited && process.listenerCount(STOP_SIGNAL) > 0) {
+      this.#stopped = true;
+      process.kill(process.pid, STOP_SIGNAL);
+    }
+    return this.exit;
+  }
+}
+
+/** Runs tfserve until it listens (or rejects with its logs when it exits first); stops it after the test. */
+async function start(t: TestContext, args: readonly string[]): Promise<Server> {
+  const logs = capture();
+  let onListening!: (port: number) => void;
+  const listening = new Promise<number>((resolve) => (onListening = resolve));
+  const exit = run(['--rest_api_port=0', ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
+  const server = new Server(exit, logs.text);
+  t.after(async () => {
+    await server.stop();
+  });
+  server.port = await Promise.race([
+    listening,
+    exit.then((code) => {
+      throw new Error(`tfserve exited with ${code} before listening:\n${logs.text()}`);
+    }),
+  ]);
+  return server;
+}
+
+/** Runs tfserve to its end (a command that must not start a server). */
+async function runToExit(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await run(args, { destination: stdout.stream, errorDestination: stderr.stream, signals: [STOP_SIGNAL] });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, server?: Server): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${server ? `\nlogs:\n${server.messages().join('\n')}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function predict(server: Server, model: string, body: unknown, suffix = ''): Promise<{ status: number; text: string }> {
+  const response = await fetch(server.url(`/v1/models/${model}${suffix}:predict`), { method: 'POST', body: JSON.stringify(body) });
+  return { status: response.status, text: await response.text() };
+}
+
+async function predictions(server: Server, model: string, instances: number[], suffix = ''): Promise<number[]> {
+  const { status, text } = await predict(server, model, { instances }, suffix);
+  assert.equal(status, 200, text);
+  return (JSON.parse(text) as { predictions: number[] }).predictions;
+}
+
+interface VersionStatus {
+  version: string;
+  state: string;
+  status: { error_code: string; error_message: string };
+}
+
+async function modelStatus(server: Server, model: string): Promise<VersionStatus[] | undefined> {
+  const response = await fetch(server.url(`/v1/models/${model}`));
+  const text = await response.text();
+  if (response.status !== 200) return undefined;
+  return (JSON.parse(text) as { model_version_status: VersionStatus[] }).model_version_status;
+}
+
+function tempDir(t: TestContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfserve-cli-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes a file in one step (write + rename), so a polling reader never sees it half-written. */
+function writeAtomic(file: string, text: string): void {
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+function modelConfigText(models: ReadonlyArray<{ name: string; basePath: string }>): string {
+  const entries = models.map(
+    ({ name, basePath }) => `  config {\n    name: "${name}"\n    base_path: "${basePath}"\n    model_platform: "tensorflow"\n  }\n`,
+  );
+  return `model_config_list {\n${entries.join('')}}\n`;
+}
+
+function signalListeners(): number {
+  return process.listenerCount(STOP_SIGNAL);
+}
+
+suite('tfserve command line', () => {
+  test('serves the bundled model when no model flag is given, logs like TF Serving, and stops on the signal', async (t) => {
+    const listenersBefore = signalListeners();
+    const server = await start(t, []);
+    const response = await fetch(server.url(`/v1/models/${BUNDLED_MODEL.name}:predict`), {
+      method: 'POST',
+      body: '{"instances":[1,2,5]}',
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/json');
+    // TF Serving's PrettyWriter layout, row items on one line.
+    assert.equal(await response.text(), '{\n    "predictions": [2.5, 3.0, 4.5\n    ]\n}');
+    assert.deepEqual(await modelStatus(server, BUNDLED_MODEL.name), [
+      { version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } },
+    ]);
+
+    const messages = server.messages();
+    assert.ok(messages.includes(`Successfully loaded servable version {name: ${BUNDLED_MODEL.name} version: 1}`), messages.join('\n'));
+    assert.ok(messages.includes(`Exporting HTTP/REST API at:localhost:${server.port} ...`), messages.join('\n'));
+    // The state of the features tfserve does not have yet is logged.
+    for (const flag of ['--port=8500', '--enable_batching=false', '--enable_model_warmup=true', '--monitoring_config_file=']) {
+      assert.ok(messages.some((m) => m.startsWith(`${flag}: `)), `no log line for ${flag}`);
+    }
+    assert.equal(signalListeners(), listenersBefore + 1);
+
+    assert.equal(await server.stop(), 0);
+    assert.equal(signalListeners(), listenersBefore, 'run() must remove its signal listeners');
+    const after = server.messages();
+    assert.ok(after.includes(`Received ${STOP_SIGNAL}: finishing requests in flight, then unloading models`));
+    assert.ok(after.includes(`Done unloading servable version {name: ${BUNDLED_MODEL.name} version: 1}`));
+    assert.equal(after.at(-1), 'Server stopped');
+    await assert.rejects(fetch(server.url('/v1/models/half_plus_two')), TypeError, 'the port must be closed');
+  });
+
+  test('--log_format=pretty writes readable lines', async (t) => {
+    const server = await start(t, ['--log_format=pretty', '--log_level=warn', '--enable_batching']);
+    assert.equal(await server.stop(), 0);
+    const text = server.output();
+    assert.doesNotMatch(text, /^\{/m);
+    assert.match(text, /WARN \(tfserve\): --enable_batching=true: server-side batching is not implemented yet/);
+    // --log_level=warn hides the info lines.
+    assert.doesNotMatch(text, /Successfully loaded/);
+  });
+
+  test('--help and --version print to stdout and exit 0 without serving', async () => {
+    const help = await runToExit(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: tfserve/);
+    assert.match(help.stdout, /--model_base_path=/);
+    assert.equal(help.stderr, '');
+
+    const version = await runToExit(['--version']);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^TensorFlow ModelServer: tfserve \d+\.\d+\.\d+\S*\nTensorFlow Library: \d+\.\d+\.\d+\S*\n$/);
+  });
+
+  test('EXPECTED FAILURE - an unknown flag or a bad value exits 2 with the usage on stderr', async () => {
+    const listenersBefore = signalListeners();
+    for (const [args, message] of [
+      [['--model_nme=x'], 'tfserve: unknown flag: --model_nme (did you mean --model_name?)'],
+      [['--rest_api_port=http'], 'tfserve: Invalid value "http" for flag --rest_api_port: expected an integer'],
+      [['--enable_batching=maybe'], 'tfserve: Invalid value "maybe" for flag --enable_batching: expected true or false'],
+      [['--log_format=xml'], 'tfserve: Invalid value "xml" for flag --log_format: expected json or pretty'],
+      [['/models/x'], 'tfserve: unknown argument: /models/x'],
+    ] as const) {
+      const result = await runToExit(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.ok(result.stderr.startsWith(message), result.stderr);
+      assert.match(result.stderr, /\n\nusage: tfserve \[--flag=value \.\.\.\]\n/);
+      assert.equal(result.stdout, '', 'nothing is logged and no server starts');
+    }
+    assert.equal(signalListeners(), listenersBefore);
+  });
+
+  test('EXPECTED FAILURE - --model_name without a base path is TF Serving\'s startup error', async () => {
+    const result = await runToExit(['--model_name=foo', '--rest_api_port=0']);
+    assert.equal(result.code, 255);
+    assert.match(
+      result.stdout,
+      /"msg":"Failed to start server\. Error: INVALID_ARGUMENT: Both server_options\.model_base_path and server_options\.model_config_file are empty!"/,
+    );
+  });
+
+  test('a relative --model_base_path is taken from the working directory', SHARED, async (t) => {
+    const relative = path.relative(process.cwd(), HALF_PLUS_TWO);
+    assert.ok(!path.isAbsolute(relative));
+    const server = await start(t, [`--model_base_path=${relative}`, '--model_name=default']);
+    assert.deepEqual(await predictions(server, 'default', [2, 3, 4]), [3, 3.5, 4]);
+    assert.ok(server.messages().includes(`Loading servable version {name: default version: 123} from ${HALF_PLUS_TWO}/00000123`));
+  });
+
+  test('serves every model of a --model_config_file', SHARED, async (t) => {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'models.config');
+    writeAtomic(
+      config,
+      modelConfigText([
+        { name: 'half_plus_two', basePath: HALF_PLUS_TWO },
+        { name: 'half_plus_three', basePath: HALF_PLUS_THREE },
+      ]),
+    );
+    // --model_name/--model_base_path are overridden by the file, as in TF Serving.
+    const server = await start(t, [`--model_config_file=${config}`, '--model_name=ignored', '--model_base_path=/nonexistent']);
+    assert.deepEqual(await predictions(server, 'half_plus_two', [2]), [3]);
+    assert.deepEqual(await predictions(server, 'half_plus_three', [2]), [4]);
+    assert.deepEqual(await predictions(server, 'half_plus_three', [2], '/versions/123'), [4]);
+    assert.equal((await predict(server, 'ignored', { instances: [2] })).status, 404);
+  });
+
+  test('EXPECTED FAILURE - a config file that does not parse stops the startup, naming line and column', async (t) => {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'bad.config');
+    writeAtomic(config, 'model_config_list {\n  config {\n    nmae: "x"\n  }\n}\n');
+    const result = await runToExit([`--model_config_file=${config}`, '--rest_api_port=0']);
+    assert.equal(result.code, 255);
+    const line = result.stdout.split('\n').find((l) => l.includes('Failed to start server'));
+    assert.ok(line, result.stdout);
+    const { msg } = JSON.parse(line) as LogLine;
+    assert.ok(
+      msg.startsWith(`Failed to start server. Error: INVALID_ARGUMENT: Invalid protobuf file: '${config}': Error parsing text-format tensorflow.serving.ModelServerConfig: `),
+      msg,
+    );
+    // protobuf points after the unknown name, on its line.
+    assert.match(msg, /ModelServerConfig: 3:\d+: .*"nmae"/);
+  });
+
+  test('EXPECTED FAILURE - TF Serving\'s bad_model_config.txt and a missing file stop the startup', SHARED, async () => {
+    const bad = await runToExit([`--model_config_file=${path.join(SHARED_FIXTURES, 'bad_model_config.txt')}`, '--rest_api_port=0']);
+    assert.equal(bad.code, 255);
+    assert.match(bad.stdout, /Error parsing text-format tensorflow\.serving\.ModelServerConfig: 1:\d+: /);
+
+    const missing = await runToExit(['--model_config_file=/nonexistent/models.config', '--rest_api_port=0']);
+    assert.equal(missing.code, 255);
+    assert.match(missing.stdout, /Failed to start server\. Error: NOT_FOUND: \/nonexistent\/models\.config/);
+  });
+
+  test('EXPECTED FAILURE - a relative base path in a config file is refused as TF Serving does', async (t) => {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'relative.config');
+    writeAtomic(config, modelConfigText([{ name: 'rel', basePath: 'models/rel' }]));
+    const result = await runToExit([`--model_config_file=${config}`, '--rest_api_port=0']);
+    assert.equal(result.code, 255);
+    assert.match(
+      result.stdout,
+      /Failed to start server\. Error: INVALID_ARGUMENT: Expected model rel to have an absolute path or URI; got base_path\(\)=models\/rel/,
+    );
+  });
+
+  test('EXPECTED FAILURE - a model that fails to load stops the startup with its cause', SHARED, async () => {
+    // TF Serving's bad_half_plus_two is a legacy SessionBundle.
+    const result = await runToExit([
+      `--model_base_path=${path.join(SHARED_FIXTURES, 'bad_half_plus_two')}`,
+      '--model_name=bad',
+      '--max_num_load_retries=0',
+      '--rest_api_port=0',
+    ]);
+    assert.equal(result.code, 255);
+    const failure = result.stdout.split('\n').find((l) => l.includes('Failed to start server'));
+    assert.ok(failure, result.stdout);
+    assert.equal(
+      (JSON.parse(failure) as LogLine).msg,
+      'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: ' +
+        '{{{name: bad version: 123} due to error: UNIMPLEMENTED: Session Bundle is deprecated and removed.}, }',
+    );
+    assert.ok(result.stdout.includes('"msg":"Loading servable: {name: bad version: 123} failed: UNIMPLEMENTED: Session Bundle is deprecated and removed."'));
+  });
+
+  test('EXPECTED FAILURE - a version directory without a SavedModel fails with TF Serving\'s NOT_FOUND', async (t) => {
+    const base = tempDir(t);
+    fs.mkdirSync(path.join(base, '7'));
+    const result = await runToExit([`--model_base_path=${base}`, '--max_num_load_retries=0', '--rest_api_port=0']);
+    assert.equal(result.code, 255);
+    const failure = result.stdout.split('\n').find((l) => l.includes('Failed to start server'));
+    assert.ok(failure, result.stdout);
+    assert.equal(
+      (JSON.parse(failure) as LogLine).msg,
+      'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: {{{name: default version: 7} due to error: NOT_FOUND: ' +
+        `Specified file path does not appear to contain a SavedModel bundle (should have a file called \`saved_model.pb\`)\nSpecified file path: ${base}/7}, }`,
+    );
+  });
+
+  test('reloads --model_config_file: switches models; a bad file is logged and the running config stays', SHARED, async (t) => {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'models.config');
+    writeAtomic(config, modelConfigText([{ name: 'half_plus_two', basePath: HALF_PLUS_TWO }]));
+    const server = await start(t, [`--model_config_file=${config}`, '--model_config_file_poll_wait_seconds=1']);
+    assert.deepEqual(await predictions(server, 'half_plus_two', [2]), [3]);
+    assert.equal((await predict(server, 'half_plus_three', { instances: [2] })).status, 404);
+
+    writeAtomic(config, modelConfigText([{ name: 'half_plus_three', basePath: HALF_PLUS_THREE }]));
+    await waitFor('half_plus_three to serve', async () => (await predict(server, 'half_plus_three', { instances: [2] })).status === 200, server);
+    assert.deepEqual(await predictions(server, 'half_plus_three', [2]), [4]);
+    await waitFor('half_plus_two to stop serving', async () => (await predict(server, 'half_plus_two', { instances: [2] })).status === 404, server);
+    assert.deepEqual(await modelStatus(server, 'half_plus_two'), [
+      { version: '123', state: 'END', status: { error_code: 'OK', error_message: '' } },
+    ]);
+
+    // A file that does not parse: logged with its position, the models stay.
+    writeAtomic(config, 'model_config_list {\n  config { name: "x" \n  oops\n');
+    const parseError = await waitFor(
+      'the parse error to be logged',
+      () => server.messages().find((m) => m.startsWith('Failed to read ModelServerConfig file: ')),
+      server,
+    );
+    assert.match(parseError, new RegExp(`Invalid protobuf file: '${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}': Error parsing text-format tensorflow\\.serving\\.ModelServerConfig: \\d+:\\d+: .*oops`));
+    // A file that parses but cannot be applied: logged, the models stay.
+    writeAtomic(config, modelConfigText([{ name: 'rel', basePath: 'relative/path' }]));
+    await waitFor(
+      'the reload error to be logged',
+      () => server.messages().find((m) => m === 'PollFilesystemAndReloadConfig failed to ReloadConfig: Expected model rel to have an absolute path or URI; got base_path()=relative/path'),
+      server,
+    );
+    assert.deepEqual(await predictions(server, 'half_plus_three', [2]), [4]);
+    assert.equal((await modelStatus(server, 'half_plus_three'))?.[0]?.state, 'AVAILABLE');
+    assert.equal(await modelStatus(server, 'rel'), undefined);
+
+    // And a good file after the bad ones is applied again.
+    writeAtomic(config, modelConfigText([{ name: 'half_plus_two', basePath: HALF_PLUS_TWO }]));
+    await waitFor('half_plus_two to serve again', async () => (await predict(server, 'half_plus_two', { instances: [2] })).status === 200, server);
+    assert.equal(await server.stop(), 0);
+  });
+
+  test('hot reload under load: a new version takes over and the old one goes with zero failed requests', SHARED, async (t) => {
+    // Version 1 answers 0.5x+2, version 2 answers 0.5x+3: each response tells which version ran it.
+    const base = tempDir(t);
+    fs.symlinkSync(path.join(HALF_PLUS_TWO, '00000123'), path.join(base, '1'));
+    const server = await start(t, ['--model_name=hot', `--model_base_path=${base}`, '--file_system_poll_wait_seconds=1', '--log_level=warn']);
+
+    const answers = new Map<string, number>();
+    const failures: string[] = [];
+    let running = true;
+    const worker = async (): Promise<void> => {
+      while (running) {
+        try {
+          const { status, text } = await predict(server, 'hot', { instances: [1] });
+          if (status !== 200) failures.push(`${status} ${text}`);
+          else {
+            const key = text.replace(/\s+/g, '');
+            answers.set(key, (answers.get(key) ?? 0) + 1);
+          }
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    };
+    const V1 = '{"predictions":[2.5]}';
+    const V2 = '{"predictions":[3.5]}';
+    const workers = Array.from({ length: 8 }, () => worker());
+    try {
+      await waitFor('version 1 to answer under load', () => (answers.get(V1) ?? 0) >= 50, server);
+
+      // Dropped in under a name the source ignores, then renamed: never seen half-written.
+      fs.symlinkSync(path.join(HALF_PLUS_THREE, '00000123'), path.join(base, '2.tmp'));
+      fs.renameSync(path.join(base, '2.tmp'), path.join(base, '2'));
+      await waitFor('version 2 to answer', () => (answers.get(V2) ?? 0) >= 50, server);
+      await waitFor(
+        'version 1 to be unloaded',
+        async () => {
+          const status = await modelStatus(server, 'hot');
+          return status?.find((s) => s.version === '1')?.state === 'END' && status.find((s) => s.version === '2')?.state === 'AVAILABLE';
+        },
+        server,
+      );
+
+      // Removing version 1 from disk changes nothing for the clients.
+      fs.unlinkSync(path.join(base, '1'));
+      const removedAt = Date.now();
+      const servedBefore = answers.get(V2)!;
+      await waitFor('more requests after removing version 1', () => Date.now() - removedAt > 2500 && answers.get(V2)! >= servedBefore + 100, server);
+    } finally {
+      running = false;
+      await Promise.all(workers);
+    }
+    assert.deepEqual(failures, []);
+    assert.deepEqual([...answers.keys()].sort(), [V1, V2]);
+    assert.deepEqual(await modelStatus(server, 'hot'), [
+      { version: '2', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } },
+      { version: '1', state: 'END', status: { error_code: 'OK', error_message: '' } },
+    ]);
+    assert.equal(await server.stop(), 0);
+  });
+
+  test('graceful stop: requests in flight when the signal comes complete with 200, new ones are refused', async (t) => {
+    const server = await start(t, []);
+    const count = 8;
+    const instances = Array.from({ length: 300_000 }, (_, i) => i % 1000);
+    const body = JSON.stringify({ instances });
+    const inFlight = Array.from({ length: count }, () =>
+      fetch(server.url(`/v1/models/${BUNDLED_MODEL.name}:predict`), { method: 'POST', body }).then(async (response) => ({
+        status: response.status,
+        text: await response.text(),
+      })),
+    );
+    let completed = 0;
+    for (const request of inFlight) void request.then(() => (completed += 1), () => undefined);
+    // Every request has reached the server (fastify logs each as it arrives).
+    await waitFor('the requests to arrive', () => server.logs().filter((l) => l.msg === 'incoming request').length >= count, server);
+    assert.ok(completed < count, 'the requests must still be running when the signal comes; make them bigger');
+
+    const exit = server.stop();
+    await waitFor('the signal to be handled', () => server.messages().includes(`Received ${STOP_SIGNAL}: finishing requests in flight, then unloading models`), server);
+    // A request after the signal is refused: 503 while closing, or no connection at all.
+    const late = await fetch(server.url(`/v1/models/${BUNDLED_MODEL.name}`)).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    assert.ok(late === 503 || late === 'refused', `late request got ${late}`);
+
+    const results = await Promise.all(inFlight);
+    const answeredAt = Date.now();
+    for (const { status, text } of results) {
+      assert.equal(status, 200, text.slice(0, 200));
+      const { predictions: values } = JSON.parse(text) as { predictions: number[] };
+      assert.equal(values.length, instances.length);
+      assert.equal(values[0], 2);
+      assert.equal(values[999], 0.5 * 999 + 2);
+    }
+    assert.equal(await exit, 0);
+    // Connections kept alive by the answered requests must not hold the stop back (72 s keep-alive).
+    assert.ok(Date.now() - answeredAt < 30_000, `the stop took ${Date.now() - answeredAt} ms after the last response`);
+    const messages = server.messages();
+    const lastCompleted = messages.lastIndexOf('request completed');
+    const unloading = messages.indexOf(`Unloading servable version {name: ${BUNDLED_MODEL.name} version: 1}`);
+    assert.ok(unloading > lastCompleted, 'the model unloads only after the last request completed');
+  });
+});
