@@ -8,7 +8,7 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 import type { ModelManager, ServableHandle } from '../serving/manager.js';
 import { registerErrorHandler } from './plugins/errors.js';
@@ -29,6 +29,21 @@ export interface AppOptions {
   /** Largest request body in bytes. */
   bodyLimit?: number;
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
+}
+
+/**
+ * fastify logs two info lines per request, which would cost more than a tiny model's run (TF Serving
+ * logs none): they go to debug (--log_level=debug). Failed requests still log through the error handler.
+ */
+class DebugRequestLogs extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
@@ -71,6 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       void (reply as FastifyReply).code(404).type('text/html').send(NOT_FOUND_HTML);
     },
     exposeHeadRoutes: false,
+    logController: new DebugRequestLogs(),
     return503OnClosing: true,
     requestIdHeader: 'x-request-id',
   });

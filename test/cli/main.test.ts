@@ -441,7 +441,7 @@ suite('tfserve command line', () => {
   });
 
   test('graceful stop: requests in flight when the signal comes complete with 200, new ones are refused', async (t) => {
-    const server = await start(t, []);
+    const server = await start(t, ['--log_level=debug']);
     const count = 8;
     const instances = Array.from({ length: 300_000 }, (_, i) => i % 1000);
     const body = JSON.stringify({ instances });
@@ -453,7 +453,7 @@ suite('tfserve command line', () => {
     );
     let completed = 0;
     for (const request of inFlight) void request.then(() => (completed += 1), () => undefined);
-    // Every request has reached the server (fastify logs each as it arrives).
+    // Every request has reached the server (fastify logs each as it arrives, at debug level).
     await waitFor('the requests to arrive', () => server.logs().filter((l) => l.msg === 'incoming request').length >= count, server);
     assert.ok(completed < count, 'the requests must still be running when the signal comes; make them bigger');
 
