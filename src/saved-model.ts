@@ -33,6 +33,13 @@ export interface PredictOptions {
    * tensor need not be a placeholder; its REST layer turns this off to behave the same.
    */
   checkShapes?: boolean;
+  /**
+   * Check input dtypes against the signature (default true). When false, each input is fed with the
+   * dtype the caller gives and checked only against the graph tensor it feeds, as TF does: a SignatureDef
+   * may record a dtype its tensor does not have (TF Serving's saved_model_half_plus_three records
+   * DT_FLOAT for a string placeholder). A mismatch with the graph rejects with INVALID_ARGUMENT.
+   */
+  checkDtypes?: boolean;
 }
 
 export type PredictInputs = Record<string, TensorInput>;
@@ -109,7 +116,7 @@ export class SavedModel {
       throw invalidArgument('Expected object of { [inputKey]: { dtype, shape, data } } for inputs');
     }
 
-    const feeds = this.#feeds(signatureName, signature, inputs, options.checkShapes ?? true);
+    const feeds = this.#feeds(signatureName, signature, inputs, options.checkShapes ?? true, options.checkDtypes ?? true);
     const outputKeys = options.outputs ?? Object.keys(signature.outputs);
     if (!Array.isArray(outputKeys)) throw invalidArgument('Expected array of output keys for options.outputs');
     const fetches = outputKeys.map((key) => {
@@ -144,12 +151,14 @@ export class SavedModel {
     return this.#disposal;
   }
 
-  #checkMapped(info: TensorInfo, what: string): void {
+  #checkMapped(info: TensorInfo, what: string, checkDtype = true): void {
     if (info.name === '') throw new TfServeError('UNIMPLEMENTED', `${what} is a sparse or composite tensor, which tfserve cannot feed or fetch`);
-    if (!isDType(info.dtype)) throw new TfServeError('UNIMPLEMENTED', `${what} has dtype ${info.dtype}, which tfserve does not support`);
+    if (checkDtype && !isDType(info.dtype)) {
+      throw new TfServeError('UNIMPLEMENTED', `${what} has dtype ${info.dtype}, which tfserve does not support`);
+    }
   }
 
-  #feeds(signatureName: string, signature: SignatureInfo, inputs: PredictInputs, checkShapes: boolean): NativeFeed[] {
+  #feeds(signatureName: string, signature: SignatureInfo, inputs: PredictInputs, checkShapes: boolean, checkDtypes: boolean): NativeFeed[] {
     for (const key of Object.keys(inputs)) {
       if (!Object.prototype.hasOwnProperty.call(signature.inputs, key)) {
         throw invalidArgument(`Unknown input '${key}' for signature '${signatureName}'; it takes: ${Object.keys(signature.inputs).join(', ')}`);
@@ -160,9 +169,9 @@ export class SavedModel {
       if (!Object.prototype.hasOwnProperty.call(inputs, key)) {
         throw invalidArgument(`Missing ${what} for signature '${signatureName}'`);
       }
-      this.#checkMapped(info, what);
+      this.#checkMapped(info, what, checkDtypes);
       const input = checkTensorInput(inputs[key], what);
-      if (input.dtype !== info.dtype) {
+      if (checkDtypes && input.dtype !== info.dtype) {
         throw invalidArgument(`Expected dtype ${info.dtype} for ${what} but received ${input.dtype}`);
       }
       const data = toNativeData(input, what);

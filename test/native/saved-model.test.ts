@@ -4,9 +4,10 @@ import { after, before, suite, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
 import { binding } from '../../src/native.js';
+import { Example } from '../../src/proto/messages.js';
 import { loadSavedModel, type SavedModel } from '../../src/saved-model.js';
 import { allocTensor } from '../../src/tensor.js';
-import { assertTensorMatches, goldenInput, modelPath, readGolden, REPO_ROOT } from '../helpers.js';
+import { assertTensorMatches, goldenInput, modelPath, readGolden, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const GOLDEN_MODELS = ['tf2_module', 'keras_multi', 'dtypes', 'tf1_methods', 'image_bytes', 'cnn', 'half_plus_two'];
 
@@ -152,6 +153,44 @@ suite('SavedModel behaviour', () => {
     });
     const out = await model.predict({ x: { dtype: 'float32', shape: [], data: [2] } }, { signature: 'fail' });
     assert.equal(out['y']!.data[0], 2);
+  });
+
+  test('checkDtypes: false feeds the dtype the caller gives, and the graph decides', async () => {
+    const ints = { x: { dtype: 'int32' as const, shape: [1, 3], data: [1, 2, 3] } };
+    await assert.rejects(model.predict(ints), { code: 'INVALID_ARGUMENT', message: /Expected dtype float32 for input 'x' but received int32/ });
+    // Past the signature check, the binding compares with the graph tensor itself.
+    await assert.rejects(model.predict(ints, { checkDtypes: false }), (err: Error & { code?: string }) => {
+      assert.equal(err.name, 'TfServeError');
+      assert.equal(err.code, 'INVALID_ARGUMENT');
+      assert.equal(err.message, "input 'serving_default_x:0' expects float32 but got int32");
+      assert.match(err.stack ?? '', /saved-model\.test/);
+      return true;
+    });
+    const out = await model.predict(row(2), { checkDtypes: false });
+    assert.deepEqual([...out['y']!.data as Float32Array], [5, 7, 9]);
+  });
+
+  test('checkDtypes: false serves a signature that records the wrong dtype (TF Serving\'s half_plus_three)', { skip: sharedFixturesSkip }, async () => {
+    const three = await loadSavedModel(path.join(SHARED_FIXTURES, 'saved_model_half_plus_three', '00000123'));
+    try {
+      const signature = 'tensorflow/serving/regress';
+      assert.equal(three.signatures[signature]!.inputs['inputs']!.dtype, 'float32', 'the SignatureDef says DT_FLOAT');
+      const examples = [2, 10].map((x) => Example.encode(Example.fromObject({ features: { feature: { x: { floatList: { value: [x] } } } } })).finish());
+      const inputs = { inputs: { dtype: 'string' as const, shape: [2], data: examples } };
+      await assert.rejects(three.predict(inputs, { signature }), {
+        code: 'INVALID_ARGUMENT',
+        message: /Expected dtype float32 for input 'inputs' but received string/,
+      });
+      // tf_example:0 is really a string placeholder of serialized Examples: y = 0.5x + 3.
+      const out = await three.predict(inputs, { signature, checkDtypes: false });
+      assert.deepEqual([...out['outputs']!.data as Float32Array], [4, 8]);
+      await assert.rejects(three.predict({ inputs: { dtype: 'float32', shape: [1], data: [2] } }, { signature, checkDtypes: false }), {
+        code: 'INVALID_ARGUMENT',
+        message: /^input 'tf_example:0' expects string but got float32$/,
+      });
+    } finally {
+      await three.dispose();
+    }
   });
 
   const badCalls: [string, () => Promise<unknown>, RegExp, string?][] = [

@@ -10,11 +10,11 @@
  * views of it. Errors are TfServeError with TF Serving's texts; the route runs on the event loop except
  * for the TF session run itself.
  */
-import { DTYPES, tfTypeName } from '../../dtypes.js';
+import { DTYPES, isDType, tfTypeName } from '../../dtypes.js';
 import { TfServeError } from '../../errors.js';
 import { DEFAULT_SIGNATURE } from '../../saved-model.js';
 import type { ServableHandle } from '../../serving/manager.js';
-import { dataTypeEnumName, type SignatureInfo } from '../../signature.js';
+import { dataTypeEnumName } from '../../signature.js';
 import type { Tensor } from '../../tensor.js';
 import { MAX_FLOAT_TEXT, writeFloat32 } from '../float-format.js';
 import { decodeBase64, isBase64Object, jsonTypeName, parsePredictBody, PrettyWriter } from '../json-codec.js';
@@ -40,10 +40,17 @@ export async function classifyRegressBody(
     const name = request.signatureName ? request.signatureName : DEFAULT_SIGNATURE;
     const plan = kind === 'classify' ? classificationPlan(handle, name) : regressionPlan(handle, name);
     const count = request.examples.length;
-    const outputs = await handle.model.predict(
-      { inputs: { dtype: 'string', shape: [count], data: request.examples } },
-      { signature: name, outputs: plan.outputs, checkShapes: false, timeoutMs },
-    );
+    // TF Serving feeds the Examples whatever dtype the signature records and lets the graph decide:
+    // saved_model_half_plus_three's regress signature records DT_FLOAT for a string placeholder.
+    let outputs;
+    try {
+      outputs = await handle.model.predict(
+        { inputs: { dtype: 'string', shape: [count], data: request.examples } },
+        { signature: name, outputs: plan.outputs, checkShapes: false, checkDtypes: false, timeoutMs },
+      );
+    } catch (error) {
+      throw asTfFeedError(error);
+    }
     return kind === 'classify' ? encodeClassificationResults(count, outputs) : encodeRegressionResults(count, outputs);
   } finally {
     handle.release();
@@ -383,11 +390,10 @@ interface SignatureDefJson {
  * The signature as TF Serving sees it: every SignatureDef of the MetaGraph (the TF2 init op too, which
  * `signatures` leaves out but TF Serving would find and then reject for its input count).
  */
-function findSignature(handle: ServableHandle, name: string): { json: SignatureDefJson; info: SignatureInfo | undefined } {
+function findSignature(handle: ServableHandle, name: string): SignatureDefJson {
   const defs = handle.model.signatureDefJson;
   if (!Object.hasOwn(defs, name)) throw invalid(`No signature was found with the name: ${name}`);
-  const signatures = handle.model.signatures;
-  return { json: defs[name] as SignatureDefJson, info: Object.hasOwn(signatures, name) ? signatures[name] : undefined };
+  return defs[name] as SignatureDefJson;
 }
 
 function tensorName(json: SignatureDefJson, output: string): unknown {
@@ -398,20 +404,20 @@ function keysOf(map: Record<string, unknown> | undefined): string[] {
   return Object.keys(map ?? {});
 }
 
-/**
- * TF feeds the serialized Examples to the input tensor whatever dtype the signature records, and its
- * session rejects a mismatch with this text. (tfserve's SavedModel checks dtypes against the signature
- * before it runs, so the REST layer reports TF's error itself.)
- */
-function checkStringInput(info: SignatureInfo | undefined): void {
-  const input = info?.inputs['inputs'];
-  if (input !== undefined && input.dtype !== 'string') {
-    throw invalid(`Expects arg[0] to be ${tfTypeName(input.tfType)} but string is provided`);
-  }
+// The binding checks each feed against its graph tensor before TF runs ("input 'x2:0' expects float32
+// but got string"); TF's session, which TF Serving reports, says it so.
+const GRAPH_DTYPE_MISMATCH = /^input '[^']*' expects (\w+) but got string$/;
+
+/** The binding's dtype rejection of the one fed tensor, in TF's words; any other error unchanged. */
+function asTfFeedError(error: unknown): unknown {
+  if (!(error instanceof TfServeError) || error.code !== 'INVALID_ARGUMENT') return error;
+  const expected = GRAPH_DTYPE_MISMATCH.exec(error.message)?.[1];
+  if (expected === undefined || !isDType(expected)) return error;
+  return invalid(`Expects arg[0] to be ${tfTypeName(DTYPES[expected].tfType)} but string is provided`);
 }
 
 function classificationPlan(handle: ServableHandle, name: string): Plan {
-  const { json, info } = findSignature(handle, name);
+  const json = findSignature(handle, name);
   const inputs = keysOf(json.inputs);
   const outputs = keysOf(json.outputs);
   if (inputs.length !== 1) throw invalid('Expected one input Tensor.');
@@ -424,7 +430,6 @@ function classificationPlan(handle: ServableHandle, name: string): Plan {
       `Expected classification signature outputs to contain at least one of "classes" or "scores". Signature was: ${signatureDebugString(json)}`,
     );
   }
-  checkStringInput(info);
   const fetch = hasClasses ? ['classes'] : [];
   // TF Serving matches fetched tensors by name: when both aliases name one tensor, it is the classes.
   if (hasScores && !(hasClasses && tensorName(json, 'classes') === tensorName(json, 'scores'))) fetch.push('scores');
@@ -432,14 +437,13 @@ function classificationPlan(handle: ServableHandle, name: string): Plan {
 }
 
 function regressionPlan(handle: ServableHandle, name: string): Plan {
-  const { json, info } = findSignature(handle, name);
+  const json = findSignature(handle, name);
   const inputs = keysOf(json.inputs);
   const outputs = keysOf(json.outputs);
   if (inputs.length !== 1) throw invalid('Expected one input Tensor.');
   if (outputs.length !== 1) throw invalid('Expected one output Tensor.');
   if (!inputs.includes('inputs')) throw invalid(`No regression inputs found in SignatureDef: ${signatureDebugString(json)}`);
   if (!outputs.includes('outputs')) throw invalid(`No regression outputs found in SignatureDef: ${signatureDebugString(json)}`);
-  checkStringInput(info);
   return { outputs: ['outputs'] };
 }
 
