@@ -8,6 +8,7 @@
         "native/addon.cc",
         "native/addon_data.cc",
         "native/load_worker.cc",
+        "native/run_pool.cc",
         "native/run_worker.cc",
         "native/saved_model.cc",
         "native/status.cc",

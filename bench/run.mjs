@@ -1,6 +1,8 @@
 // On-demand benchmark of the core (never part of npm test): per-call predict latency of tfserve
-// against the floor (C++ calling TF_SessionRun in a loop) and TensorFlow's Python signature call,
-// on the same SavedModels, measured side by side in one run (rounds interleaved, median reported).
+// against the floor (C++ calling TF_SessionRun in a loop, with default RunOptions and with the
+// caller-thread executor tfserve uses by default) and TensorFlow's Python signature call, on the
+// same SavedModels, measured side by side in one run (rounds interleaved, median reported). A last
+// line gives the machine's cost of one async hop through libuv's pool, measured in the same run.
 //
 //   npm run bench            # needs the addon built (npm install) and, for the Python column,
 //                            # ~/.cache/tfserve/venv (see scripts/make-test-models.py) or TFSERVE_BENCH_PYTHON
@@ -39,10 +41,10 @@ function findPython() {
   return candidates.find((candidate) => candidate && fs.existsSync(candidate)) ?? null;
 }
 
-function measure(command, args) {
+function measure(command, args, env = {}) {
   const output = execFileSync(command, args, {
     encoding: 'utf8',
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return Number(output.trim().split('\n').pop());
@@ -56,6 +58,7 @@ if (!python) console.log('# no Python with TensorFlow found: the Python column i
 console.log(`# ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, TensorFlow ${libtensorflow.VERSION}, Node ${process.version}, ${ROUNDS} rounds, median`);
 
 const rows = [];
+const libuvSamples = [];
 for (const benchCase of CASES) {
   const dir = path.join(root, benchCase.dir);
   const model = await loadSavedModel(dir);
@@ -65,23 +68,29 @@ for (const benchCase of CASES) {
   await model.dispose();
   const dims = benchCase.shape.map(String);
   const iterations = String(benchCase.iterations);
-  const samples = { floor: [], tfserve: [], python: [] };
+  const samples = { floor: [], floorCaller: [], tfserve: [], python: [] };
   for (let round = 0; round < ROUNDS; round += 1) {
     samples.floor.push(measure(floor, [dir, input.name, output.name, iterations, ...dims]));
+    samples.floorCaller.push(measure(floor, [dir, input.name, output.name, iterations, ...dims], { FLOOR_CALLER_THREAD: '1' }));
+    libuvSamples.push(measure(process.execPath, [path.join(root, 'bench', 'libuv_roundtrip.mjs'), '5000']));
     samples.tfserve.push(measure(process.execPath, [path.join(root, 'bench', 'tfserve_predict.mjs'), dir, 'serving_default', inputKey, iterations, ...dims]));
     if (python) samples.python.push(measure(python, [path.join(root, 'bench', 'python_predict.py'), dir, 'serving_default', inputKey, iterations, ...dims]));
   }
   const floorUs = median(samples.floor);
+  const floorCallerUs = median(samples.floorCaller);
   const tfserveUs = median(samples.tfserve);
   const pythonUs = python ? median(samples.python) : NaN;
   rows.push({
     model: benchCase.name,
     'floor C++ µs': floorUs.toFixed(1),
+    'floor caller-thread µs': floorCallerUs.toFixed(1),
     'tfserve µs': tfserveUs.toFixed(1),
     'Python µs': python ? pythonUs.toFixed(1) : '-',
     'tfserve − floor µs': (tfserveUs - floorUs).toFixed(1),
     'tfserve / floor': (tfserveUs / floorUs).toFixed(3),
+    'tfserve − caller floor µs': (tfserveUs - floorCallerUs).toFixed(1),
     'tfserve / Python': python ? (tfserveUs / pythonUs).toFixed(3) : '-',
   });
 }
 console.table(rows);
+console.log(`# libuv pool round trip (await crypto.randomFill of 1 byte), the floor of any async hop: ${median(libuvSamples).toFixed(1)} µs`);

@@ -1,6 +1,7 @@
 // tfserve's per-call predict latency, for bench/run.mjs: sequential awaits, so each number is one
 // full round trip JS -> worker thread -> TF_SessionRun -> JS.
 // Usage: node bench/tfserve_predict.mjs <export_dir> <signature> <input_key> <iterations> <dims...>
+// TFSERVE_BENCH_EXECUTION=pool|caller picks config.interOpExecution (default: the library's).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -9,7 +10,8 @@ const { loadSavedModel, allocTensor } = require('../dist/index.js');
 const [exportDir, signature, inputKey, iterationsText, ...dimTexts] = process.argv.slice(2);
 const iterations = Number(iterationsText);
 const shape = dimTexts.map(Number);
-const model = await loadSavedModel(exportDir);
+const execution = process.env.TFSERVE_BENCH_EXECUTION;
+const model = await loadSavedModel(exportDir, execution ? { config: { interOpExecution: execution } } : {});
 const x = allocTensor('float32', shape);
 x.data.fill(0.5);
 const inputs = { [inputKey]: x };

@@ -35,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   Napi::Function saved_model = SavedModelWrap::Define(env);
   data->saved_model_constructor = Napi::Persistent(saved_model);
+  data->runs = RunChannel::Create(env);
 
   exports.Set("SavedModel", saved_model);
   exports.Set("loadSavedModel", Napi::Function::New<LoadSavedModel>(env, "loadSavedModel"));

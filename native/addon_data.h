@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "run_pool.h"
 #include "tensor.h"
 
 namespace tfserve {
@@ -16,6 +17,8 @@ class AddonData {
   static AddonData* From(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
   Napi::FunctionReference saved_model_constructor;
+  // Delivers this environment's finished runs back to its JS thread.
+  std::shared_ptr<RunChannel> runs;
 
   // Pins whose memory TensorFlow still held when their run settled; released once it lets go.
   void KeepUntilReleased(std::unique_ptr<JsPins> pins);

@@ -6,14 +6,11 @@
 
 namespace tfserve {
 
-RunWorker::RunWorker(Napi::Env env, Napi::Promise::Deferred deferred, SavedModelWrap* model,
-                     Napi::Object model_object, TF_Session* session, std::vector<PreparedInput> inputs,
-                     std::vector<TF_Output> fetches, std::vector<bool> copy_fetches,
-                     std::unique_ptr<JsPins> pins, std::string run_options)
-    : Napi::AsyncWorker(env, "tfserve.run"),
-      deferred_(deferred),
+RunJob::RunJob(napi_deferred deferred, SavedModelWrap* model, TF_Session* session,
+               std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches,
+               std::vector<bool> copy_fetches, std::unique_ptr<JsPins> pins, std::string run_options)
+    : deferred_(deferred),
       model_(model),
-      model_ref_(Napi::Persistent(model_object)),
       session_(session),
       inputs_(std::move(inputs)),
       fetches_(std::move(fetches)),
@@ -21,13 +18,13 @@ RunWorker::RunWorker(Napi::Env env, Napi::Promise::Deferred deferred, SavedModel
       pins_(std::move(pins)),
       run_options_(std::move(run_options)) {}
 
-RunWorker::~RunWorker() {
+RunJob::~RunJob() {
   for (TF_Tensor* tensor : outputs_) {
     if (tensor != nullptr) TF_DeleteTensor(tensor);
   }
 }
 
-void RunWorker::Execute() {
+void RunJob::Execute() {
   std::vector<TF_Output> feeds;
   std::vector<TF_Tensor*> feed_tensors;
   feeds.reserve(inputs_.size());
@@ -61,38 +58,50 @@ void RunWorker::Execute() {
       tensor = reference ? CopyTensor(tensor) : DetachFromPins(tensor, *pins_);
     }
   }
-  if (!error_.ok()) SetError(error_.message);
 }
 
-void RunWorker::OnOK() {
-  Napi::Env env = Env();
-  Napi::Array results = Napi::Array::New(env, outputs_.size());
-  for (size_t i = 0; i < outputs_.size(); ++i) {
-    TF_Tensor* tensor = outputs_[i];
-    outputs_[i] = nullptr;
-    results.Set(static_cast<uint32_t>(i), OutputToJs(env, tensor));
+void RunJob::Finish(Napi::Env env) {
+  Napi::Value outcome;
+  bool ok = error_.ok();
+  try {
+    if (ok) {
+      Napi::Array results = Napi::Array::New(env, outputs_.size());
+      for (size_t i = 0; i < outputs_.size(); ++i) {
+        TF_Tensor* tensor = outputs_[i];
+        outputs_[i] = nullptr;
+        results.Set(static_cast<uint32_t>(i), OutputToJs(env, tensor));
+      }
+      outcome = results;
+    } else {
+      outcome = MakeError(env, error_).Value();
+    }
+  } catch (const Napi::Error& error) {
+    ok = false;
+    outcome = error.Value();
   }
-  Settle();
-  deferred_.Resolve(results);
+  ReleasePins(env);
+  model_->RunSettled(env);
+  // Settling fails only if the environment is going away, when nothing can observe it.
+  if (ok) {
+    napi_resolve_deferred(env, deferred_, outcome);
+  } else {
+    napi_reject_deferred(env, deferred_, outcome);
+  }
 }
 
-void RunWorker::OnError(const Napi::Error& error) {
-  Napi::Env env = Env();
-  // error_ is empty when node-addon-api caught a C++ exception thrown by Execute().
-  TfError failure = error_.ok() ? TfError{TF_INTERNAL, error.Message()} : error_;
-  Settle();
-  deferred_.Reject(MakeError(env, failure).Value());
+void RunJob::Abandon(Napi::Env env) {
+  ReleasePins(env);
+  model_->RunAbandoned();
 }
 
-void RunWorker::Settle() {
-  AddonData* data = AddonData::From(Env());
+void RunJob::ReleasePins(Napi::Env env) {
+  AddonData* data = AddonData::From(env);
   if (pins_->held_by_tf.load() == 0) {
     pins_.reset();
   } else {
     data->KeepUntilReleased(std::move(pins_));
   }
   data->ReleaseSettledPins();
-  model_->RunSettled(Env());
 }
 
 }  // namespace tfserve

@@ -1,8 +1,10 @@
-// RunWorker: one TF_SessionRun on a libuv worker thread.
+// RunJob: one TF_SessionRun, executed on a RunPool thread (run_pool.h).
 //
 // Owns the prepared inputs (and the pins that keep their JS memory alive), the resolved outputs and
-// the serialized RunOptions. Execute() touches no JS; OnOK/OnError settle the promise exactly once
-// and tell the model that the run is over.
+// the serialized RunOptions. Execute() touches no JS; Finish() settles the promise exactly once and
+// tells the model that the run is over; Abandon() (environment teardown) frees the same things
+// without calling into JS. The model counts the job in its active runs from submission, which
+// keeps the model object alive and its session open until the job is finished or abandoned.
 #pragma once
 
 #include <napi.h>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "run_pool.h"
 #include "status.h"
 #include "tensor.h"
 
@@ -18,25 +21,22 @@ namespace tfserve {
 
 class SavedModelWrap;
 
-class RunWorker : public Napi::AsyncWorker {
+class RunJob : public RunTask {
  public:
-  RunWorker(Napi::Env env, Napi::Promise::Deferred deferred, SavedModelWrap* model, Napi::Object model_object, TF_Session* session,
-            std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches, std::vector<bool> copy_fetches,
-            std::unique_ptr<JsPins> pins,
-            std::string run_options);
-  ~RunWorker() override;
+  RunJob(napi_deferred deferred, SavedModelWrap* model, TF_Session* session,
+         std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches,
+         std::vector<bool> copy_fetches, std::unique_ptr<JsPins> pins, std::string run_options);
+  ~RunJob() override;
 
- protected:
   void Execute() override;
-  void OnOK() override;
-  void OnError(const Napi::Error& error) override;
+  void Finish(Napi::Env env) override;
+  void Abandon(Napi::Env env) override;
 
  private:
-  void Settle();
+  void ReleasePins(Napi::Env env);
 
-  Napi::Promise::Deferred deferred_;
+  napi_deferred deferred_;  // settled in Finish(); left unsettled (the env is going) in Abandon()
   SavedModelWrap* model_;
-  Napi::ObjectReference model_ref_;
   TF_Session* session_;
   std::vector<PreparedInput> inputs_;
   std::vector<TF_Output> fetches_;

@@ -116,10 +116,12 @@ TfError SavedModelWrap::Resolve(const std::string& name, TF_Output* output) {
 // run(feeds: [name, dtype, shape, data][], fetches: string[], runOptions?: Uint8Array) -> Promise
 Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto deferred = Napi::Promise::Deferred::New(env);
+  napi_deferred deferred = nullptr;
+  napi_value promise = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Value());
   auto reject = [&](const TfError& error) {
-    deferred.Reject(MakeError(env, error).Value());
-    return deferred.Promise();
+    napi_reject_deferred(env, deferred, MakeError(env, error).Value());
+    return Napi::Value(env, promise);
   };
   if (closing_ || session_ == nullptr) return reject({TF_FAILED_PRECONDITION, "the model has been disposed"});
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
@@ -189,20 +191,36 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
       run_options.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
     }
 
-    auto* worker = new RunWorker(env, deferred, this, Value(), session_, std::move(inputs), std::move(fetches),
+    std::unique_ptr<RunTask> job =
+        std::make_unique<RunJob>(deferred, this, session_, std::move(inputs), std::move(fetches),
                                  std::move(copy_fetches), std::move(pins), std::move(run_options));
-    ++active_runs_;
-    worker->Queue();
-    return deferred.Promise();
+    // Counted before Submit(): the job may finish on a pool thread at once, but it is settled only
+    // on this thread, later.
+    RunStarted();
+    if (!AddonData::From(env)->runs->Submit(job)) {
+      job.reset();
+      RunAbandoned();
+      return reject({TF_UNAVAILABLE, "no run thread: the environment is shutting down, or none could start"});
+    }
+    return Napi::Value(env, promise);
   } catch (const Napi::Error& error) {
-    deferred.Reject(error.Value());
-    return deferred.Promise();
+    napi_reject_deferred(env, deferred, error.Value());
+    return Napi::Value(env, promise);
   }
 }
 
+void SavedModelWrap::RunStarted() {
+  // While runs are in flight the JS object (and so the session) cannot be collected.
+  if (active_runs_++ == 0) Ref();
+}
+
 void SavedModelWrap::RunSettled(Napi::Env env) {
-  --active_runs_;
+  RunAbandoned();
   if (closing_ && active_runs_ == 0 && session_ != nullptr) StartTeardown(env);
+}
+
+void SavedModelWrap::RunAbandoned() {
+  if (--active_runs_ == 0) Unref();
 }
 
 // close() -> Promise<void>, settled once the session is deleted; later calls share that outcome.

@@ -1,11 +1,12 @@
 // SavedModelWrap: the JS object over one loaded TF_Session and its TF_Graph.
 //
 // Created only by LoadWorker (the constructor takes a type-tagged External that JS cannot forge).
-// run() validates and resolves every feed and fetch on the JS thread, then hands a RunWorker to the
-// libuv pool; any number of runs may be in flight at once (TF sessions allow concurrent Run calls).
+// run() validates and resolves every feed and fetch on the JS thread, then hands a RunJob to the
+// RunPool; any number of runs may be in flight at once (TF sessions allow concurrent Run calls).
 // close() stops new runs, waits for the in-flight ones, then deletes the session and graph on a
-// worker thread. A model collected without close() frees its session in the destructor; in-flight
-// runs hold a reference to the JS object, so that never happens while TensorFlow uses it.
+// worker thread. A model collected without close() frees its session in the destructor; while runs
+// are in flight the wrapper holds a strong reference to its JS object, so that never happens while
+// TensorFlow uses it (at environment teardown the RunChannel waits for executing runs first).
 #pragma once
 
 #include <napi.h>
@@ -33,8 +34,10 @@ class SavedModelWrap : public Napi::ObjectWrap<SavedModelWrap> {
   explicit SavedModelWrap(const Napi::CallbackInfo& info);
   ~SavedModelWrap() override;
 
-  // JS thread, from RunWorker when a run settles.
+  // JS thread, from RunJob: a run settled (may start a pending close), or was abandoned at
+  // environment teardown (no JS, no close).
   void RunSettled(Napi::Env env);
+  void RunAbandoned();
 
  private:
   Napi::Value Run(const Napi::CallbackInfo& info);
@@ -42,6 +45,7 @@ class SavedModelWrap : public Napi::ObjectWrap<SavedModelWrap> {
   Napi::Value ActiveRuns(const Napi::CallbackInfo& info);
 
   TfError Resolve(const std::string& name, TF_Output* output);
+  void RunStarted();
   void StartTeardown(Napi::Env env);
   void TeardownFinished();
 

@@ -8,7 +8,7 @@ export type NativeFeed = [name: string, tfType: number, shape: number[], data: A
 export type NativeOutput = [tfType: number, shape: number[], data: ArrayBuffer | Uint8Array[]];
 
 export interface NativeSavedModel {
-  run(feeds: NativeFeed[], fetches: string[], runOptions?: Uint8Array): Promise<NativeOutput[]>;
+  run(feeds: readonly NativeFeed[], fetches: readonly string[], runOptions?: Uint8Array): Promise<NativeOutput[]>;
   close(): Promise<void>;
   readonly activeRuns: number;
 }

@@ -109,6 +109,7 @@ const descriptor = {
     RunOptions: {
       fields: {
         timeoutInMs: { type: 'int64', id: 2 },
+        interOpThreadPool: { type: 'int32', id: 3 },
       },
     },
   },

@@ -64,6 +64,16 @@ suite('SavedModel behaviour', () => {
     });
   });
 
+  test("interOpExecution 'pool' (TensorFlow's inter-op threads) gives the same answers as the default 'caller'", async () => {
+    const pooled = await loadSavedModel(modelPath('tf2_module'), { config: { interOpExecution: 'pool' } });
+    try {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => pooled.predict(row(i))));
+      results.forEach((out, i) => assert.deepEqual([...out['sum']!.data as Float32Array], [3 * i + 3]));
+    } finally {
+      await pooled.dispose();
+    }
+  });
+
   test('the event loop stays free while a slow run is in progress', async () => {
     let ticks = 0;
     const timer = setInterval(() => {

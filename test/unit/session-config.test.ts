@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
 import { ConfigProto, RunOptions } from '../../src/proto/messages.js';
-import { encodeRunOptions, encodeSessionConfig } from '../../src/session-config.js';
+import { encodeRunOptions, encodeSessionConfig, interOpExecution } from '../../src/session-config.js';
 
 suite('session-config', () => {
   test('encodes thread counts, soft placement and GPU options by field number', () => {
@@ -40,5 +40,19 @@ suite('session-config', () => {
     const bytes = encodeRunOptions(1500)!;
     assert.equal(Number((RunOptions.toObject(RunOptions.decode(bytes), { longs: Number }) as { timeoutInMs: number }).timeoutInMs), 1500);
     assert.throws(() => encodeRunOptions(0), { code: 'INVALID_ARGUMENT' });
+  });
+
+  test("'caller' execution is inter_op_thread_pool = -1; a timeout keeps TensorFlow's pool, where it is enforced", () => {
+    const caller = encodeRunOptions(undefined, 'caller')!;
+    assert.equal((RunOptions.toObject(RunOptions.decode(caller)) as { interOpThreadPool: number }).interOpThreadPool, -1);
+    assert.equal(encodeRunOptions(undefined, 'pool'), undefined);
+    const timed = RunOptions.toObject(RunOptions.decode(encodeRunOptions(2 ** 40, 'caller')!), { longs: Number }) as Record<string, number>;
+    assert.deepEqual(timed, { timeoutInMs: 2 ** 40 });
+    assert.equal(interOpExecution(), 'caller');
+    assert.equal(interOpExecution({ interOpExecution: 'pool' }), 'pool');
+  });
+
+  test('BAD CALL - an unknown interOpExecution names the field', () => {
+    assert.throws(() => encodeSessionConfig({ interOpExecution: 'inline' as never }), { code: 'INVALID_ARGUMENT', message: /config\.interOpExecution/ });
   });
 });
