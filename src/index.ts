@@ -1,6 +1,35 @@
 /** tfserve's public API. */
+export {
+  type ClassifyResponse,
+  type ClientOptions,
+  type ExamplesRequest,
+  type ImageLabel,
+  type ImageSource,
+  type ModelMetadataResponse,
+  type ModelStatusResponse,
+  type ModelTarget,
+  type ModelVersionStatus,
+  type PredictImageOptions,
+  type PredictRequest,
+  type PredictResponse,
+  type RegressResponse,
+  TFServingClient,
+  TfServingHttpError,
+} from './client.js';
 export { DTYPES, type DataTypeMap, type DType, type NumericDType } from './dtypes.js';
 export { TfServeError, type StatusCode } from './errors.js';
+export {
+  DEFAULT_LIMIT_INPUT_PIXELS,
+  type GrayscaleMethod,
+  type ImageDType,
+  type ImageFit,
+  type ImageKernel,
+  type ImageLayout,
+  type ImageSpec,
+  type ImageTensor,
+  type PreprocessOptions,
+  preprocessImage,
+} from './image/preprocess.js';
 export { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from './float16.js';
 export {
   DEFAULT_SIGNATURE,

@@ -23,14 +23,18 @@ const TESTS = [
   'test/unit/json-parse.test.js',
   'test/unit/json-codec.test.js',
   'test/unit/float-format.test.js',
+  'test/image/preprocess.test.js',
   'test/native/saved-model.test.js',
   'test/native/binding.test.js',
   'test/native/memory.test.js',
   'test/native/manager.test.js',
   'test/conformance/tfserving-models.test.js',
   'test/server/app.test.js',
+  'test/server/image.test.js',
+  'test/client/client.test.js',
   'test/cli/flags.test.js',
   'test/cli/main.test.js',
+  'test/e2e/emotion.test.js',
 ];
 
 const files = TESTS.map((file) => path.join(root, 'dist-test', file));

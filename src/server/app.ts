@@ -4,18 +4,24 @@
  *   HTTP -> rest-url (which API, model, version/label) -> body (gunzip) -> json-codec decode
  *   -> ModelManager handle -> SavedModel.predict (native thread) -> json-codec encode.
  * Bodies are read as raw Buffers: our JSON parser accepts NaN/Infinity and reports TF Serving's texts.
+ * The one exception to "every body is JSON": a :predict whose Content-Type is image/* or
+ * multipart/form-data goes to routes/predict-image.ts (tfserve.json preprocessing); every other
+ * Content-Type, or none, is parsed as JSON as TF Serving does.
  */
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
 
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
+import { invalidArgument } from '../errors.js';
 import type { ModelManager, ServableHandle } from '../serving/manager.js';
+import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
 import { classifyRegressBody } from './routes/classify-regress.js';
 import { metadataBody } from './routes/metadata.js';
 import { predictBody } from './routes/predict.js';
+import { imageRequestKind, predictImageBody } from './routes/predict-image.js';
 import { modelStatusBody } from './routes/status.js';
 
 const gunzip = promisify(gunzipCallback);
@@ -28,6 +34,8 @@ export interface AppOptions {
   cors?: boolean;
   /** Largest request body in bytes. */
   bodyLimit?: number;
+  /** Defaults for image requests (a model's tfserve.json "limits" override them); see image-config.ts. */
+  imageLimits?: Partial<ImageLimits>;
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
 }
 
@@ -71,6 +79,7 @@ async function requestBody(request: FastifyRequest): Promise<Buffer> {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { manager, restTimeoutMs = 30_000, cors = false, bodyLimit = DEFAULT_BODY_LIMIT } = options;
   const logger = options.logger ?? false;
+  const imageLimits = checkImageLimits(options.imageLimits, 'imageLimits', invalidArgument);
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger }),
     bodyLimit,
@@ -124,7 +133,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     // The body is parsed before the servable is resolved: TF Serving reports JSON errors first.
     const body = await requestBody(request);
-    if (api.kind === 'predict') return predictBody(body, acquire, timeoutMs);
+    if (api.kind === 'predict') {
+      const contentType = request.headers['content-type'];
+      const imageKind = imageRequestKind(contentType);
+      if (imageKind !== null) return predictImageBody(imageKind, body, contentType!, acquire, timeoutMs, imageLimits);
+      return predictBody(body, acquire, timeoutMs);
+    }
     return classifyRegressBody(api.kind, body, acquire, timeoutMs);
   }
 
