@@ -1,7 +1,8 @@
 // The floor for bench/run.mjs: TF_SessionRun in a tight loop on one SavedModel, from C++, with the
 // input tensor made once. Usage: floor <export_dir> <input_name> <output_name> <iterations> <dims...>
-// Prints the mean microseconds per call. Float32 input filled with 0.5. With FLOOR_CALLER_THREAD=1
+// Prints the median and the mean microseconds per call. Float32 input filled with 0.5. With FLOOR_CALLER_THREAD=1
 // each run passes RunOptions.inter_op_thread_pool = -1, as tfserve's default 'caller' execution does.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -65,10 +66,16 @@ int main(int argc, char** argv) {
     TF_DeleteTensor(result);
   };
   for (int i = 0; i < iterations / 10 + 1; ++i) run();
+  std::vector<double> calls(static_cast<size_t>(iterations));
   auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < iterations; ++i) run();
+  for (int i = 0; i < iterations; ++i) {
+    auto before = std::chrono::steady_clock::now();
+    run();
+    calls[static_cast<size_t>(i)] = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - before).count();
+  }
   double micros = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%.3f\n", micros / iterations);
+  std::sort(calls.begin(), calls.end());
+  std::printf("%.3f %.3f\n", calls[calls.size() / 2], micros / iterations);
 
   TF_DeleteTensor(tensor);
   if (run_options != nullptr) TF_DeleteBuffer(run_options);

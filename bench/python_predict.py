@@ -1,7 +1,7 @@
 """TensorFlow's own Python signature call, for bench/run.mjs.
 
 Usage: python_predict.py <export_dir> <signature> <input_key> <iterations> <dims...>
-Prints the mean microseconds per call of `model.signatures[signature](**{input_key: x})` with a
+Prints the median and the mean microseconds per call of `model.signatures[signature](**{input_key: x})` with a
 float32 input filled with 0.5, after a warm-up.
 """
 import os
@@ -21,10 +21,15 @@ def main() -> None:
     x = tf.constant(np.full(dims, 0.5, dtype=np.float32))
     for _ in range(iterations // 10 + 1):
         fn(**{input_key: x})
+    calls = []
     start = time.perf_counter()
     for _ in range(iterations):
+        before = time.perf_counter()
         fn(**{input_key: x})
-    print(f"{(time.perf_counter() - start) / iterations * 1e6:.3f}")
+        calls.append(time.perf_counter() - before)
+    mean = (time.perf_counter() - start) / iterations
+    calls.sort()
+    print(f"{calls[iterations // 2] * 1e6:.3f} {mean * 1e6:.3f}")
 
 
 if __name__ == "__main__":

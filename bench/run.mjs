@@ -18,10 +18,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const libtensorflow = require('../scripts/libtensorflow.cjs');
 const { loadSavedModel } = require('../dist/index.js');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CASES = [
   { name: 'tiny (half_plus_two, 4 floats)', dir: 'models/half_plus_two/1', shape: [4], iterations: 5000 },
-  { name: 'CNN (batch 8, 64x64x3)', dir: 'test/fixtures/models/cnn/1', shape: [8, 64, 64, 3], iterations: 40 },
+  { name: 'CNN (batch 8, 64x64x3)', dir: 'test/fixtures/models/cnn/1', shape: [8, 64, 64, 3], iterations: 100 },
 ];
 
 function buildFloor() {
@@ -41,13 +41,15 @@ function findPython() {
   return candidates.find((candidate) => candidate && fs.existsSync(candidate)) ?? null;
 }
 
+/** [median µs per call, mean µs per call] of one run of a measuring program. */
 function measure(command, args, env = {}) {
   const output = execFileSync(command, args, {
     encoding: 'utf8',
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return Number(output.trim().split('\n').pop());
+  const [medianUs, meanUs] = output.trim().split('\n').pop().split(' ').map(Number);
+  return { medianUs, meanUs };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -55,7 +57,19 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const floor = buildFloor();
 const python = findPython();
 if (!python) console.log('# no Python with TensorFlow found: the Python column is skipped');
-console.log(`# ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, TensorFlow ${libtensorflow.VERSION}, Node ${process.version}, ${ROUNDS} rounds, median`);
+console.log(`# ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, TensorFlow ${libtensorflow.VERSION}, Node ${process.version}`);
+console.log(`# ${ROUNDS} interleaved rounds; each number is the median over rounds of one process's median µs per call`);
+
+// The contenders, each a separate process per round so that none inherits another's warm state.
+// tfserve runs with its default executor ('caller', RunOptions.inter_op_thread_pool = -1) and with
+// TensorFlow's inter-op pool; each has a floor with the same RunOptions.
+const CONTENDERS = [
+  { key: 'floor', label: 'floor (C++, pool)', run: (c) => measure(floor, c.floorArgs) },
+  { key: 'floorCaller', label: 'floor (C++, caller)', run: (c) => measure(floor, c.floorArgs, { FLOOR_CALLER_THREAD: '1' }) },
+  { key: 'tfserve', label: 'tfserve (caller)', run: (c) => measure(process.execPath, c.tfserveArgs) },
+  { key: 'tfservePool', label: 'tfserve (pool)', run: (c) => measure(process.execPath, c.tfserveArgs, { TFSERVE_BENCH_EXECUTION: 'pool' }) },
+  ...(python ? [{ key: 'python', label: 'Python signature call', run: (c) => measure(python, c.pythonArgs) }] : []),
+];
 
 const rows = [];
 const libuvSamples = [];
@@ -68,29 +82,30 @@ for (const benchCase of CASES) {
   await model.dispose();
   const dims = benchCase.shape.map(String);
   const iterations = String(benchCase.iterations);
-  const samples = { floor: [], floorCaller: [], tfserve: [], python: [] };
+  const args = {
+    floorArgs: [dir, input.name, output.name, iterations, ...dims],
+    tfserveArgs: [path.join(root, 'bench', 'tfserve_predict.mjs'), dir, 'serving_default', inputKey, iterations, ...dims],
+    pythonArgs: [path.join(root, 'bench', 'python_predict.py'), dir, 'serving_default', inputKey, iterations, ...dims],
+  };
+  const samples = Object.fromEntries(CONTENDERS.map(({ key }) => [key, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    samples.floor.push(measure(floor, [dir, input.name, output.name, iterations, ...dims]));
-    samples.floorCaller.push(measure(floor, [dir, input.name, output.name, iterations, ...dims], { FLOOR_CALLER_THREAD: '1' }));
-    libuvSamples.push(measure(process.execPath, [path.join(root, 'bench', 'libuv_roundtrip.mjs'), '5000']));
-    samples.tfserve.push(measure(process.execPath, [path.join(root, 'bench', 'tfserve_predict.mjs'), dir, 'serving_default', inputKey, iterations, ...dims]));
-    if (python) samples.python.push(measure(python, [path.join(root, 'bench', 'python_predict.py'), dir, 'serving_default', inputKey, iterations, ...dims]));
+    libuvSamples.push(measure(process.execPath, [path.join(root, 'bench', 'libuv_roundtrip.mjs'), '5000']).meanUs);
+    for (const contender of CONTENDERS) samples[contender.key].push(contender.run(args).medianUs);
   }
-  const floorUs = median(samples.floor);
-  const floorCallerUs = median(samples.floorCaller);
-  const tfserveUs = median(samples.tfserve);
-  const pythonUs = python ? median(samples.python) : NaN;
+  const us = Object.fromEntries(CONTENDERS.map(({ key }) => [key, median(samples[key])]));
+  const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
   rows.push({
     model: benchCase.name,
-    'floor C++ µs': floorUs.toFixed(1),
-    'floor caller-thread µs': floorCallerUs.toFixed(1),
-    'tfserve µs': tfserveUs.toFixed(1),
-    'Python µs': python ? pythonUs.toFixed(1) : '-',
-    'tfserve − floor µs': (tfserveUs - floorUs).toFixed(1),
-    'tfserve / floor': (tfserveUs / floorUs).toFixed(3),
-    'tfserve − caller floor µs': (tfserveUs - floorCallerUs).toFixed(1),
-    'tfserve / Python': python ? (tfserveUs / pythonUs).toFixed(3) : '-',
+    ...Object.fromEntries(CONTENDERS.map(({ key, label }) => [`${label} µs`, fmt(us[key])])),
+    'tfserve − floor µs (caller)': fmt(us.tfserve - us.floorCaller),
+    'tfserve / floor (caller)': fmt(us.tfserve / us.floorCaller, 3),
+    'tfserve / floor (pool)': fmt(us.tfservePool / us.floor, 3),
+    'tfserve / Python': fmt(us.tfserve / us.python, 3),
   });
 }
-console.table(rows);
-console.log(`# libuv pool round trip (await crypto.randomFill of 1 byte), the floor of any async hop: ${median(libuvSamples).toFixed(1)} µs`);
+// A Markdown table, as it goes into the README.
+const columns = Object.keys(rows[0]);
+console.log(`| ${columns.join(' | ')} |`);
+console.log(`|${columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+for (const row of rows) console.log(`| ${columns.map((column) => row[column]).join(' | ')} |`);
+console.log(`# libuv pool round trip (await crypto.randomFill of 1 byte), the cost of one async hop through libuv: ${median(libuvSamples).toFixed(1)} µs`);

@@ -1,11 +1,14 @@
 // On-demand REST benchmark (never part of npm test): TF Serving's predict API served by tfserve
 // (`bin/tfserve.js`) and by the FastAPI + uvicorn server users write by hand (bench/python_server.py),
-// same SavedModels, same JSON in and out, driven by a closed-loop load generator at several concurrencies. The servers
-// take turns within one run so both see the same machine.
+// same SavedModels, same JSON in and out, driven by a closed-loop load generator (wrk where installed)
+// at several concurrencies. A third server, bench/echo_server.mjs (fastify answering without any
+// TensorFlow), gives the tail latency the machine and Node add by themselves. The servers take turns
+// within one run so that all see the same machine.
 //
-//   npm run bench:server     # needs npm install; the Python column needs ~/.cache/tfserve/venv with
-//                            # tensorflow-cpu, fastapi and uvicorn (or TFSERVE_BENCH_PYTHON)
-import { spawn } from 'node:child_process';
+//   npm run bench:server     # needs npm install; `apt-get install wrk` for the wrk load generator; the
+//                            # FastAPI column needs ~/.cache/tfserve/venv with tensorflow-cpu, fastapi
+//                            # and uvicorn (or TFSERVE_BENCH_PYTHON)
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -18,6 +21,7 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const TFSERVE_PORT = 18501;
 const PYTHON_PORT = 18502;
+const ECHO_PORT = 18503;
 
 function cnnInstances() {
   // Deterministic pixels in [0, 1) with a few decimals, as a client would send them.
@@ -61,10 +65,51 @@ function start(command, args, port) {
   return { child, port };
 }
 
-// A closed-loop load generator: `connections` keep-alive connections, each sending its next request
-// when the previous answer arrives, for `duration` seconds. autocannon records latency in whole
-// milliseconds, too coarse for sub-millisecond p50/p99; this keeps microseconds.
+// The load generator: wrk (Debian's package `wrk`) where it is installed, since it is written in C
+// and takes the least CPU from the servers on a small machine, and keeps microseconds; otherwise the
+// Node one below (autocannon records latency in whole milliseconds, too coarse for sub-millisecond
+// p50/p99). BENCH_LOAD=node forces the Node one.
+function findWrk() {
+  if (process.env.BENCH_LOAD === 'node') return null;
+  const found = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return found.error ? null : 'wrk';
+}
+
+const WRK_UNITS = { us: 1e-3, ms: 1, s: 1000 };
+
+function wrkLoad(port, model, connections, duration) {
+  const script = path.join(configDir, `${model.name}.lua`);
+  const bodyFile = path.join(configDir, `${model.name}.json`);
+  if (!fs.existsSync(script)) {
+    fs.writeFileSync(bodyFile, JSON.stringify(model.body));
+    fs.writeFileSync(script, [
+      `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`,
+      'wrk.method = "POST"',
+      'wrk.body = f:read("*a")',
+      'f:close()',
+      'wrk.headers["Content-Type"] = "application/json"',
+    ].join('\n'));
+  }
+  const result = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '--timeout', '30s', '-s', script,
+    `http://127.0.0.1:${port}/v1/models/${model.name}:predict`], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr || result.stdout}`);
+  const out = result.stdout;
+  const quantile = (q) => {
+    const match = out.match(new RegExp(`^\\s+${q}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm'));
+    return match ? Number(match[1]) * WRK_UNITS[match[2]] : NaN;
+  };
+  const requests = Number(out.match(/^\s*(\d+) requests in/m)?.[1] ?? 0);
+  const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
+  const errors = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  const socketErrors = errors ? errors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0;
+  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0) * (requests ? (requests - non2xx) / requests : 0),
+    p50: quantile(50), p99: quantile(99), failed: non2xx + socketErrors };
+}
+
+// Closed loop: `connections` keep-alive connections, each sending its next request when the
+// previous answer arrives, for `duration` seconds.
 async function load(port, model, connections, duration = DURATION_S) {
+  if (WRK) return wrkLoad(port, model, connections, duration);
   const body = Buffer.from(JSON.stringify(model.body));
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies = [];
@@ -106,6 +151,7 @@ async function load(port, model, connections, duration = DURATION_S) {
 
 const ms = (value) => (Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(0));
 
+const WRK = findWrk();
 const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfserve-bench-'));
 const configFile = path.join(configDir, 'models.config');
 fs.writeFileSync(configFile, `model_config_list {\n${MODELS.map((m) => `  config { name: "${m.name}" base_path: "${m.dir}" model_platform: "tensorflow" }\n`).join('')}}\n`);
@@ -113,6 +159,7 @@ fs.writeFileSync(configFile, `model_config_list {\n${MODELS.map((m) => `  config
 const servers = [
   { name: 'tfserve', ...start(process.execPath, [path.join(root, 'bin', 'tfserve.js'), `--rest_api_port=${TFSERVE_PORT}`, `--model_config_file=${configFile}`, '--log_level=warn'], TFSERVE_PORT) },
 ];
+servers.push({ name: 'echo', ...start(process.execPath, [path.join(root, 'bench', 'echo_server.mjs'), String(ECHO_PORT)], ECHO_PORT) });
 const python = findPython();
 if (python) {
   const args = [path.join(root, 'bench', 'python_server.py'), String(PYTHON_PORT), ...MODELS.map((m) => `${m.name}=${path.join(m.dir, '1')}`)];
@@ -123,7 +170,7 @@ if (python) {
 
 try {
   for (const server of servers) for (const model of MODELS) await waitUntilServing(server.port, model, server.child);
-  console.log(`# ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${DURATION_S} s per cell (closed loop, keep-alive), servers take turns`);
+  console.log(`# ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${DURATION_S} s per cell (closed loop, keep-alive, ${WRK ? 'wrk -t1' : 'Node load generator'}), servers take turns`);
   const rows = [];
   for (const model of MODELS) {
     for (const connections of CONCURRENCY) {
@@ -143,11 +190,16 @@ try {
         'FastAPI p50/p99 ms': theirs ? `${ms(theirs.p50)} / ${ms(theirs.p99)}` : '-',
         'throughput ×': !theirs ? '-' : theirs.rps > 0 ? (ours.rps / theirs.rps).toFixed(2) : 'FastAPI answered none',
         'tfserve p99/p50': (ours.p99 / ours.p50).toFixed(2),
+        'echo p99/p50 (no TF)': (cell.echo.p99 / cell.echo.p50).toFixed(2),
         failed: `${ours.failed}${theirs ? ` / ${theirs.failed}` : ''}`,
       });
     }
   }
-  console.table(rows);
+  // A Markdown table, as it goes into the README.
+  const columns = Object.keys(rows[0]);
+  console.log(`| ${columns.join(' | ')} |`);
+  console.log(`|${columns.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+  for (const row of rows) console.log(`| ${columns.map((column) => row[column]).join(' | ')} |`);
 } finally {
   for (const server of servers) server.child.kill('SIGTERM');
   fs.rmSync(configDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 // tfserve's per-call predict latency, for bench/run.mjs: sequential awaits, so each number is one
-// full round trip JS -> worker thread -> TF_SessionRun -> JS.
+// full round trip JS -> worker thread -> TF_SessionRun -> JS. Prints the median and the mean µs per call.
 // Usage: node bench/tfserve_predict.mjs <export_dir> <signature> <input_key> <iterations> <dims...>
 // TFSERVE_BENCH_EXECUTION=pool|caller picks config.interOpExecution (default: the library's).
 import { createRequire } from 'node:module';
@@ -16,8 +16,14 @@ const x = allocTensor('float32', shape);
 x.data.fill(0.5);
 const inputs = { [inputKey]: x };
 for (let i = 0; i < iterations / 10 + 1; i += 1) await model.predict(inputs, { signature });
+const calls = new Float64Array(iterations);
 const start = process.hrtime.bigint();
-for (let i = 0; i < iterations; i += 1) await model.predict(inputs, { signature });
+for (let i = 0; i < iterations; i += 1) {
+  const before = process.hrtime.bigint();
+  await model.predict(inputs, { signature });
+  calls[i] = Number(process.hrtime.bigint() - before) / 1e3;
+}
 const micros = Number(process.hrtime.bigint() - start) / 1e3 / iterations;
-console.log(micros.toFixed(3));
+calls.sort();
+console.log(`${calls[iterations >> 1].toFixed(3)} ${micros.toFixed(3)}`);
 await model.dispose();
