@@ -7,6 +7,7 @@
       "sources": [
         "native/addon.cc",
         "native/addon_data.cc",
+        "native/json_numbers.cc",
         "native/load_worker.cc",
         "native/run_pool.cc",
         "native/run_worker.cc",

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "json_numbers.h"
 #include "load_worker.h"
 #include "saved_model.h"
 #include "tensor.h"
@@ -40,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SavedModel", saved_model);
   exports.Set("loadSavedModel", Napi::Function::New<LoadSavedModel>(env, "loadSavedModel"));
   exports.Set("allocAligned", Napi::Function::New<AllocAlignedJs>(env, "allocAligned"));
+  exports.Set("scanDenseNumbers", Napi::Function::New<ScanDenseNumbers>(env, "scanDenseNumbers"));
   exports.Set("tensorflowVersion", Napi::String::New(env, TF_Version()));
   exports.Set("_inputCopies", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(InputCopyCount()));

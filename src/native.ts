@@ -22,6 +22,8 @@ export interface NativeBinding {
     configProto?: Uint8Array,
   ): Promise<{ model: NativeSavedModel; metaGraphDef: Uint8Array }>;
   allocAligned(bytes: number): ArrayBuffer;
+  /** The JSON parser's bulk number reader (native/json_numbers.h). */
+  scanDenseNumbers(bytes: Uint8Array, start: number): [number, number[], Float64Array, Uint8Array, number] | null;
   _inputCopies(): number;
   _liveAlignedBlocks(): number;
   _addressOf(array: ArrayBufferView): bigint;

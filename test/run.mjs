@@ -26,6 +26,7 @@ const TESTS = [
   'test/image/preprocess.test.js',
   'test/native/saved-model.test.js',
   'test/native/binding.test.js',
+  'test/native/json-numbers.test.js',
   'test/native/memory.test.js',
   'test/native/manager.test.js',
   'test/conformance/tfserving-models.test.js',

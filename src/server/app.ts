@@ -14,8 +14,10 @@ import { gunzip as gunzipCallback } from 'node:zlib';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 import { invalidArgument } from '../errors.js';
+import { binding } from '../native.js';
 import type { ModelManager, ServableHandle } from '../serving/manager.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
+import { setDenseNumberScanner } from './json-parse.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
 import { classifyRegressBody } from './routes/classify-regress.js';
@@ -80,6 +82,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { manager, restTimeoutMs = 30_000, cors = false, bodyLimit = DEFAULT_BODY_LIMIT } = options;
   const logger = options.logger ?? false;
   const imageLimits = checkImageLimits(options.imageLimits, 'imageLimits', invalidArgument);
+  // Big numeric arrays in request bodies are read by native code; the server needs the addon anyway.
+  const { scanDenseNumbers } = binding();
+  setDenseNumberScanner(scanDenseNumbers);
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger }),
     bodyLimit,
