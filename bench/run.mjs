@@ -18,11 +18,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const libtensorflow = require('../scripts/libtensorflow.cjs');
 const { loadSavedModel } = require('../dist/index.js');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// Rounds are many and short for the CNN: on a shared machine its ~10 ms runs differ by up to 25%
+// between processes, and many short interleaved samples spread that over every contender alike.
 const CASES = [
-  { name: 'tiny (half_plus_two, 4 floats)', dir: 'models/half_plus_two/1', shape: [4], iterations: 5000 },
-  { name: 'CNN (batch 8, 64x64x3)', dir: 'test/fixtures/models/cnn/1', shape: [8, 64, 64, 3], iterations: 100 },
+  { name: 'tiny (half_plus_two, 4 floats)', dir: 'models/half_plus_two/1', shape: [4], iterations: 5000, rounds: 5 },
+  { name: 'CNN (batch 8, 64x64x3)', dir: 'test/fixtures/models/cnn/1', shape: [8, 64, 64, 3], iterations: 30, rounds: 15 },
 ];
+const roundsOf = (benchCase) => Number(process.env.BENCH_ROUNDS ?? benchCase.rounds);
 
 function buildFloor() {
   const layout = libtensorflow.locateOrThrow();
@@ -58,7 +60,7 @@ const floor = buildFloor();
 const python = findPython();
 if (!python) console.log('# no Python with TensorFlow found: the Python column is skipped');
 console.log(`# ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, TensorFlow ${libtensorflow.VERSION}, Node ${process.version}`);
-console.log(`# ${ROUNDS} interleaved rounds; each number is the median over rounds of one process's median µs per call`);
+console.log(`# ${CASES.map((c) => `${roundsOf(c)}`).join(' and ')} interleaved rounds; each number is the median over rounds of one process's median µs per call`);
 
 // The contenders, each a separate process per round so that none inherits another's warm state.
 // tfserve runs with its default executor ('caller', RunOptions.inter_op_thread_pool = -1) and with
@@ -88,19 +90,24 @@ for (const benchCase of CASES) {
     pythonArgs: [path.join(root, 'bench', 'python_predict.py'), dir, 'serving_default', inputKey, iterations, ...dims],
   };
   const samples = Object.fromEntries(CONTENDERS.map(({ key }) => [key, []]));
-  for (let round = 0; round < ROUNDS; round += 1) {
+  for (let round = 0; round < roundsOf(benchCase); round += 1) {
     libuvSamples.push(measure(process.execPath, [path.join(root, 'bench', 'libuv_roundtrip.mjs'), '5000']).meanUs);
     for (const contender of CONTENDERS) samples[contender.key].push(contender.run(args).medianUs);
   }
   const us = Object.fromEntries(CONTENDERS.map(({ key }) => [key, median(samples[key])]));
+  // Ratios of the medians. Not the median of each round's ratio: the same program's per-call time
+  // differs by up to 25% from one process to the next here (each process is steady within itself),
+  // so a round's ratio is as noisy as two single samples.
+  const ratio = (a, b) => us[a] / us[b];
   const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
   rows.push({
     model: benchCase.name,
     ...Object.fromEntries(CONTENDERS.map(({ key, label }) => [`${label} µs`, fmt(us[key])])),
     'tfserve − floor µs (caller)': fmt(us.tfserve - us.floorCaller),
-    'tfserve / floor (caller)': fmt(us.tfserve / us.floorCaller, 3),
-    'tfserve / floor (pool)': fmt(us.tfservePool / us.floor, 3),
-    'tfserve / Python': fmt(us.tfserve / us.python, 3),
+    'tfserve / floor (caller)': fmt(ratio('tfserve', 'floorCaller'), 3),
+    'tfserve / floor (pool)': fmt(ratio('tfservePool', 'floor'), 3),
+    'tfserve (caller) / floor (pool)': fmt(ratio('tfserve', 'floor'), 3),
+    'tfserve / Python': fmt(ratio('tfserve', 'python'), 3),
   });
 }
 // A Markdown table, as it goes into the README.
