@@ -517,6 +517,18 @@ export function writeImage(image: DecodedImage, spec: ResolvedImageSpec, out: Fl
   const plane = width * height;
   const float = out instanceof Float32Array;
   const table = float ? valueTable(spec) : null;
+  if (!nchw && left === 0 && top === 0 && width === w && height === h) {
+    // The usual case (fit 'fill', or a crop-free 'cover'): the pixels are the tensor, in order.
+    if (table === null) {
+      out.set(pixels.subarray(0, count), offset);
+    } else {
+      for (let i = 0, c = 0; i < count; i++) {
+        out[offset + i] = table[c * 256 + pixels[i]!]!;
+        if (++c === channels) c = 0;
+      }
+    }
+    return;
+  }
   for (let y = 0; y < height; y++) {
     const sy = y + top;
     const rowInside = sy >= 0 && sy < h;
