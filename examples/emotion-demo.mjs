@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { preprocessImage, TFServingClient } from 'tfserve';
+import { IMAGE_SPEC_KEYS, preprocessImage, TFServingClient } from 'tfserve';
 
 const require = createRequire(import.meta.url);
 const emotion = require('../scripts/emotion.cjs');
@@ -24,7 +24,6 @@ const emotion = require('../scripts/emotion.cjs');
 const MODEL = 'emotion';
 const SAME_PREPROCESSING = 1e-3;
 const VS_REFERENCE = 0.02;
-const SPEC_KEYS = ['width', 'height', 'channels', 'fit', 'kernel', 'scale', 'mean', 'std', 'dtype', 'layout', 'grayscale', 'shrinkOnLoad'];
 
 function setUp() {
   const missing = emotion.notReady({ current: true });
@@ -116,7 +115,7 @@ async function main() {
   setUp();
   const reference = emotion.readReference();
   const config = JSON.parse(fs.readFileSync(path.join(emotion.BASE_PATH, 'tfserve.json'), 'utf8'));
-  const spec = Object.fromEntries(SPEC_KEYS.filter((k) => k in config.image).map((k) => [k, config.image[k]]));
+  const spec = Object.fromEntries(IMAGE_SPEC_KEYS.filter((k) => k in config.image).map((k) => [k, config.image[k]]));
   const { labels } = reference;
 
   const server = startServer();

@@ -383,11 +383,8 @@ export function writeJson(value: unknown, depth = 0): string {
   }
   if (Buffer.isBuffer(value)) return `{"b64":"${value.toString('base64')}"}`;
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    const data = value as unknown as ArrayLike<number | bigint>;
-    const text = typedText(data);
-    const parts = new Array<string>(data.length);
-    for (let i = 0; i < data.length; i++) parts[i] = text(i);
-    return `[${parts.join(',')}]`;
+    const data = value as unknown as TensorLike['data'];
+    return tensorText({ dtype: 'typed array', shape: [data.length], data });
   }
   if (isTensor(value)) return tensorText(value);
   if (Array.isArray(value)) return `[${value.map((item) => writeJson(item, depth + 1)).join(',')}]`;

@@ -26,6 +26,7 @@ export {
   type ImageKernel,
   type ImageLayout,
   type ImageSpec,
+  IMAGE_SPEC_KEYS,
   type ImageTensor,
   type PreprocessOptions,
   preprocessImage,

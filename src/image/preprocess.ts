@@ -121,6 +121,11 @@ export interface DecodedImage {
   readonly top: number;
 }
 
+/** Every field of ImageSpec: what a tfserve.json "image" section may hold besides the server's own keys. */
+export const IMAGE_SPEC_KEYS: readonly (keyof ImageSpec)[] = Object.freeze([
+  'width', 'height', 'channels', 'fit', 'kernel', 'scale', 'mean', 'std', 'dtype', 'layout', 'grayscale', 'shrinkOnLoad',
+]);
+
 export const DEFAULT_LIMIT_INPUT_PIXELS = 40_000_000;
 const MAX_DIMENSION = 16_384;
 
@@ -482,11 +487,18 @@ export function imageShape(image: Pick<DecodedImage, 'width' | 'height'>, spec: 
   return spec.layout === 'nchw' ? [spec.channels, image.height, image.width] : [image.height, image.width, spec.channels];
 }
 
+// Resolved specs are frozen and, in the server, cached per model version: one table each.
+const valueTables = new WeakMap<ResolvedImageSpec, Float32Array>();
+
 /** value = (pixel * scale - mean[c]) / std[c], per channel and pixel value, computed once in double. */
 function valueTable(spec: ResolvedImageSpec): Float32Array {
-  const table = new Float32Array(spec.channels * 256);
-  for (let c = 0; c < spec.channels; c++) {
-    for (let v = 0; v < 256; v++) table[c * 256 + v] = (v * spec.scale - spec.mean[c]!) / spec.std[c]!;
+  let table = valueTables.get(spec);
+  if (table === undefined) {
+    table = new Float32Array(spec.channels * 256);
+    for (let c = 0; c < spec.channels; c++) {
+      for (let v = 0; v < 256; v++) table[c * 256 + v] = (v * spec.scale - spec.mean[c]!) / spec.std[c]!;
+    }
+    valueTables.set(spec, table);
   }
   return table;
 }

@@ -24,7 +24,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 import { TfServeError } from '../errors.js';
-import { type ImageSpec, resolveImageSpec, type ResolvedImageSpec } from '../image/preprocess.js';
+import { IMAGE_SPEC_KEYS, type ImageSpec, resolveImageSpec, type ResolvedImageSpec } from '../image/preprocess.js';
 import { DEFAULT_SIGNATURE, type SavedModel } from '../saved-model.js';
 
 export const CONFIG_FILE = 'tfserve.json';
@@ -62,10 +62,7 @@ interface CacheEntry {
 
 const cache = new WeakMap<SavedModel, CacheEntry>();
 
-const IMAGE_KEYS = new Set([
-  'input', 'signature', 'output', 'labels', 'topK',
-  'width', 'height', 'channels', 'fit', 'kernel', 'scale', 'mean', 'std', 'dtype', 'layout', 'grayscale', 'shrinkOnLoad',
-]);
+const IMAGE_KEYS = new Set<string>(['input', 'signature', 'output', 'labels', 'topK', ...IMAGE_SPEC_KEYS]);
 const LIMIT_KEYS: readonly (keyof ImageLimits)[] = ['maxImages', 'maxImageBytes', 'maxPixels'];
 const DEFAULT_TOP_K = 3;
 

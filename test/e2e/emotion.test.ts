@@ -21,7 +21,7 @@ import { PassThrough } from 'node:stream';
 import { before, after, suite, test } from 'node:test';
 
 import { run } from '../../src/cli/main.js';
-import { preprocessImage, TFServingClient, type ImageSpec } from '../../src/index.js';
+import { IMAGE_SPEC_KEYS, preprocessImage, TFServingClient, type ImageSpec } from '../../src/index.js';
 import { REPO_ROOT } from '../helpers.js';
 
 interface Sample {
@@ -47,7 +47,6 @@ const emotion = require(path.join(REPO_ROOT, 'scripts', 'emotion.cjs')) as {
 const SAME_PREPROCESSING = 1e-3;
 const VS_REFERENCE = 0.02;
 const STOP_SIGNAL = 'SIGUSR2';
-const SPEC_KEYS = ['width', 'height', 'channels', 'fit', 'kernel', 'scale', 'mean', 'std', 'dtype', 'layout', 'grayscale', 'shrinkOnLoad'] as const;
 
 const skip = emotion.notReady();
 if (skip) process.stdout.write(`# skipping the emotion end-to-end test: ${skip} (run \`npm run setup:emotion\`)\n`);
@@ -78,7 +77,7 @@ suite('emotion model end to end (issue 4)', { skip }, () => {
   before(async () => {
     reference = emotion.readReference();
     const config = JSON.parse(fs.readFileSync(path.join(emotion.BASE_PATH, 'tfserve.json'), 'utf8')) as { image: Record<string, unknown> };
-    spec = Object.fromEntries(SPEC_KEYS.filter((k) => k in config.image).map((k) => [k, config.image[k]])) as unknown as ImageSpec;
+    spec = Object.fromEntries(IMAGE_SPEC_KEYS.filter((k) => k in config.image).map((k) => [k, config.image[k]])) as unknown as ImageSpec;
     let onListening!: (port: number) => void;
     const listening = new Promise<number>((resolve) => (onListening = resolve));
     exit = run(['--rest_api_port=0', '--model_name=emotion', `--model_base_path=${emotion.BASE_PATH}`], {
