@@ -2,7 +2,7 @@
  * Session options as the serialized ConfigProto that TF_SetConfig takes, and per-run RunOptions.
  */
 import { invalidArgument } from './errors.js';
-import { ConfigProto } from './proto/messages.js';
+import { ConfigProto, RunOptions } from './proto/messages.js';
 
 /**
  * Where the ops of one run execute (RunOptions.inter_op_thread_pool).
@@ -91,33 +91,17 @@ export function interOpExecution(config: SessionConfig = {}): InterOpExecution {
   return value;
 }
 
-// RunOptions fields (tensorflow/core/protobuf/config.proto): timeout_in_ms = 2 (int64),
-// inter_op_thread_pool = 3 (int32). Two varints, written by hand; SavedModel caches the result.
-const TIMEOUT_IN_MS_TAG = (2 << 3) | 0;
-const INTER_OP_THREAD_POOL_TAG = (3 << 3) | 0;
-// -1 as a protobuf int32 varint: sign-extended to 64 bits, ten bytes.
-const CALLER_THREAD_POOL = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
-
-function pushVarint(out: number[], value: number): void {
-  while (value >= 0x80) {
-    out.push((value % 0x80) | 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  out.push(value);
-}
-
 /**
  * A serialized RunOptions, or undefined when every field has its default. A timeout implies the
  * inter-op pool, where TensorFlow enforces it.
  */
 export function encodeRunOptions(timeoutMs: number | undefined, execution: InterOpExecution = 'pool'): Uint8Array | undefined {
   if (timeoutMs === undefined) {
-    return execution === 'caller' ? Uint8Array.from([INTER_OP_THREAD_POOL_TAG, ...CALLER_THREAD_POOL]) : undefined;
+    // inter_op_thread_pool = -1: run the ops on the calling thread.
+    return execution === 'caller' ? RunOptions.encode(RunOptions.create({ interOpThreadPool: -1 })).finish() : undefined;
   }
   if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
     throw invalidArgument(`Expected positive integer for timeoutMs but received ${String(timeoutMs)}`);
   }
-  const bytes = [TIMEOUT_IN_MS_TAG];
-  pushVarint(bytes, timeoutMs);
-  return Uint8Array.from(bytes);
+  return RunOptions.encode(RunOptions.create({ timeoutInMs: timeoutMs })).finish();
 }
