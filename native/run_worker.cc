@@ -91,7 +91,7 @@ void RunJob::Finish(Napi::Env env) {
 
 void RunJob::Abandon(Napi::Env env) {
   ReleasePins(env);
-  model_->RunAbandoned();
+  model_->RunEnded();
 }
 
 void RunJob::ReleasePins(Napi::Env env) {

@@ -199,7 +199,7 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
     RunStarted();
     if (!AddonData::From(env)->runs->Submit(job)) {
       job.reset();
-      RunAbandoned();
+      RunEnded();
       return reject({TF_UNAVAILABLE, "no run thread: the environment is shutting down, or none could start"});
     }
     return Napi::Value(env, promise);
@@ -215,11 +215,11 @@ void SavedModelWrap::RunStarted() {
 }
 
 void SavedModelWrap::RunSettled(Napi::Env env) {
-  RunAbandoned();
+  RunEnded();
   if (closing_ && active_runs_ == 0 && session_ != nullptr) StartTeardown(env);
 }
 
-void SavedModelWrap::RunAbandoned() {
+void SavedModelWrap::RunEnded() {
   if (--active_runs_ == 0) Unref();
 }
 

@@ -34,10 +34,10 @@ class SavedModelWrap : public Napi::ObjectWrap<SavedModelWrap> {
   explicit SavedModelWrap(const Napi::CallbackInfo& info);
   ~SavedModelWrap() override;
 
-  // JS thread, from RunJob: a run settled (may start a pending close), or was abandoned at
-  // environment teardown (no JS, no close).
+  // JS thread, from RunJob: RunSettled when its promise settled (may start a pending close);
+  // RunEnded alone when it was abandoned at environment teardown (no JS, no close).
   void RunSettled(Napi::Env env);
-  void RunAbandoned();
+  void RunEnded();
 
  private:
   Napi::Value Run(const Napi::CallbackInfo& info);
