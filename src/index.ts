@@ -15,9 +15,9 @@ export {
   type RegressResponse,
   TFServingClient,
   TfServingHttpError,
-} from './client.js';
-export { DTYPES, type DataTypeMap, type DType, type NumericDType } from './dtypes.js';
-export { TfServeError, type StatusCode } from './errors.js';
+} from './client/rest-client.js';
+export { DTYPES, type DataTypeMap, type DType, type NumericDType } from './model/dtypes.js';
+export { TfServeError, type StatusCode } from './model/errors.js';
 export {
   DEFAULT_LIMIT_INPUT_PIXELS,
   type GrayscaleMethod,
@@ -31,7 +31,7 @@ export {
   type PreprocessOptions,
   preprocessImage,
 } from './image/preprocess.js';
-export { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from './float16.js';
+export { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from './model/float16.js';
 export {
   DEFAULT_SIGNATURE,
   loadSavedModel,
@@ -40,12 +40,12 @@ export {
   type PredictOptions,
   type PredictOutputs,
   SavedModel,
-} from './saved-model.js';
-export type { GpuConfig, SessionConfig } from './session-config.js';
-export type { SignatureInfo, TensorInfo } from './signature.js';
-export { allocTensor, type Tensor, type TensorInput } from './tensor.js';
+} from './model/saved-model.js';
+export type { GpuConfig, SessionConfig } from './model/session-config.js';
+export type { SignatureInfo, TensorInfo } from './model/signature.js';
+export { allocTensor, type Tensor, type TensorInput } from './model/tensor.js';
 
-import { binding } from './native.js';
+import { binding } from './model/native.js';
 
 /** The libtensorflow version the addon is linked against, e.g. "2.21.0". */
 export function tensorflowVersion(): string {

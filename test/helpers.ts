@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { DType } from '../src/dtypes.js';
-import { bfloat16Value, float16Value } from '../src/float16.js';
-import type { Tensor, TensorInput } from '../src/tensor.js';
+import type { DType } from '../src/model/dtypes.js';
+import { bfloat16Value, float16Value } from '../src/model/float16.js';
+import type { Tensor, TensorInput } from '../src/model/tensor.js';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const MODELS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'models');

@@ -18,11 +18,11 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
-import { TfServeError } from '../errors.js';
+import { TfServeError } from '../model/errors.js';
 import { tensorflowVersion } from '../index.js';
-import { loadSavedModel, type SavedModel } from '../saved-model.js';
+import { loadSavedModel, type SavedModel } from '../model/saved-model.js';
 import { buildApp } from '../server/app.js';
-import type { SessionConfig } from '../session-config.js';
+import type { SessionConfig } from '../model/session-config.js';
 import { ModelManager } from '../serving/manager.js';
 import {
   isRelativePath,

@@ -33,7 +33,7 @@
  * ignore them. Errors are TfServeError INVALID_ARGUMENT (NOT_FOUND for a missing file) with sharp-style
  * messages. sharp is loaded on first use, so importing tfserve does not require it.
  */
-import { invalidArgument, TfServeError } from '../errors.js';
+import { invalidArgument, TfServeError } from '../model/errors.js';
 
 import type SharpModule from 'sharp';
 

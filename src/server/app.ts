@@ -13,11 +13,11 @@ import { gunzip as gunzipCallback } from 'node:zlib';
 
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
-import { invalidArgument } from '../errors.js';
-import { binding } from '../native.js';
+import { invalidArgument } from '../model/errors.js';
+import { binding } from '../model/native.js';
 import type { ModelManager, ServableHandle } from '../serving/manager.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
-import { setDenseNumberScanner } from './json-parse.js';
+import { setDenseNumberScanner } from '../json/parse.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
 import { classifyRegressBody } from './routes/classify-regress.js';

@@ -1,5 +1,5 @@
 /** TF Serving's mapping from status code to HTTP status (spec §1.3). */
-import type { StatusCode } from '../errors.js';
+import type { StatusCode } from '../model/errors.js';
 
 export const STATUS_TO_HTTP: Readonly<Record<StatusCode, number>> = {
   OK: 200,

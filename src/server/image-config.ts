@@ -23,9 +23,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { TfServeError } from '../errors.js';
+import { TfServeError } from '../model/errors.js';
 import { IMAGE_SPEC_KEYS, type ImageSpec, resolveImageSpec, type ResolvedImageSpec } from '../image/preprocess.js';
-import { DEFAULT_SIGNATURE, type SavedModel } from '../saved-model.js';
+import { DEFAULT_SIGNATURE, type SavedModel } from '../model/saved-model.js';
 
 export const CONFIG_FILE = 'tfserve.json';
 

@@ -6,7 +6,7 @@
  * Names and labels are percent-decoded as curl_easy_unescape does (a bad escape stays as it is).
  * Anything else under /v1 is "Malformed request"; a GET without a model name is "Missing model name".
  */
-import { TfServeError } from '../errors.js';
+import { TfServeError } from '../model/errors.js';
 
 export type RestRequest =
   | { kind: 'status'; model: string; version?: number; label?: string }

@@ -12,8 +12,8 @@
  */
 import { EventEmitter } from 'node:events';
 
-import { type StatusCode, TfServeError } from '../errors.js';
-import type { SavedModel } from '../saved-model.js';
+import { type StatusCode, TfServeError } from '../model/errors.js';
+import type { SavedModel } from '../model/saved-model.js';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 

@@ -16,8 +16,8 @@
  */
 import fs from 'node:fs';
 
-import { TfServeError } from '../errors.js';
-import { type MessageSchema, parseTextProto, type TextProtoMessage, type TextProtoValue } from './text-proto.js';
+import { TfServeError } from '../model/errors.js';
+import { type MessageSchema, parseTextProto, type TextProtoMessage, type TextProtoValue } from '../proto/text-format.js';
 import { fsErrorToStatus } from './source.js';
 import { checkVersionPolicy, DEFAULT_VERSION_POLICY, type VersionPolicy } from './version-policy.js';
 

@@ -30,7 +30,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 
-import { type StatusCode, TfServeError } from '../errors.js';
+import { type StatusCode, TfServeError } from '../model/errors.js';
 import { aspiredVersions, checkVersionPolicy, type VersionPolicy } from './version-policy.js';
 
 /** What the source needs of a model config; ModelConfig satisfies it. */

@@ -8,7 +8,7 @@
  * "No versions of servable ..." warning depends on the policy (a `specific` policy can find versions on
  * disk and still aspire none), so it is decided here and not by the directory listing.
  */
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../model/errors.js';
 
 export type VersionPolicy =
   | { kind: 'latest'; numVersions: number }

@@ -1,4 +1,4 @@
-// TFServingClient (src/client.ts) against a real tfserve listening on a port: the bundled half_plus_two,
+// TFServingClient (src/client/rest-client.ts) against a real tfserve listening on a port: the bundled half_plus_two,
 // test/fixtures/models/tf1_methods for classify/regress, and the cnn fixture with a tfserve.json for
 // predictImage. Then TF Serving's own answer texts through a stand-in fetch (its recorded metadata,
 // NaN tokens, error bodies), and the client's argument, timeout and connection errors.
@@ -11,9 +11,9 @@ import { after, before, suite, test } from 'node:test';
 
 import type { FastifyInstance } from 'fastify';
 
-import { TFServingClient, TfServingHttpError, writeJson } from '../../src/client.js';
+import { TFServingClient, TfServingHttpError, writeJson } from '../../src/client/rest-client.js';
 import { preprocessImage } from '../../src/image/preprocess.js';
-import { loadSavedModel } from '../../src/saved-model.js';
+import { loadSavedModel } from '../../src/model/saved-model.js';
 import { buildApp } from '../../src/server/app.js';
 import { ModelManager } from '../../src/serving/manager.js';
 import { modelPath, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { suite, test } from 'node:test';
 
 import { Example } from '../../src/proto/messages.js';
-import { loadSavedModel } from '../../src/saved-model.js';
+import { loadSavedModel } from '../../src/model/saved-model.js';
 import { SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const skip = sharedFixturesSkip;

@@ -16,7 +16,7 @@ import { suite, test } from 'node:test';
 
 import sharp from 'sharp';
 
-import { TfServeError } from '../../src/errors.js';
+import { TfServeError } from '../../src/model/errors.js';
 import { type ImageSpec, preprocessImage, resolveImageSpec } from '../../src/image/preprocess.js';
 import {
   describeDifferences,

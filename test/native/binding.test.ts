@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, suite, test } from 'node:test';
 
-import { binding, type NativeSavedModel } from '../../src/native.js';
+import { binding, type NativeSavedModel } from '../../src/model/native.js';
 import { modelPath, readGolden } from '../helpers.js';
 
 const FLOAT = 1;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, suite, test } from 'node:test';
 
-import { binding } from '../../src/native.js';
-import { type JsonValue, parseJson, setDenseNumberScanner } from '../../src/server/json-parse.js';
+import { binding } from '../../src/model/native.js';
+import { type JsonValue, parseJson, setDenseNumberScanner } from '../../src/json/parse.js';
 
 // native/json_numbers.cc must change nothing but speed: every document parses to the same DOM (bit for
 // bit, integer flags and the sign of zero included) or fails with the same error, with and without it.

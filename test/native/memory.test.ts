@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { binding } from '../../src/native.js';
-import { loadSavedModel } from '../../src/saved-model.js';
-import { allocTensor } from '../../src/tensor.js';
+import { binding } from '../../src/model/native.js';
+import { loadSavedModel } from '../../src/model/saved-model.js';
+import { allocTensor } from '../../src/model/tensor.js';
 import { modelPath } from '../helpers.js';
 
 setFlagsFromString('--expose-gc');

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import { binding } from '../../src/native.js';
+import { binding } from '../../src/model/native.js';
 import { Example } from '../../src/proto/messages.js';
-import { loadSavedModel, type SavedModel } from '../../src/saved-model.js';
-import { allocTensor } from '../../src/tensor.js';
+import { loadSavedModel, type SavedModel } from '../../src/model/saved-model.js';
+import { allocTensor } from '../../src/model/tensor.js';
 import { assertTensorMatches, goldenInput, modelPath, readGolden, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const GOLDEN_MODELS = ['tf2_module', 'keras_multi', 'dtypes', 'tf1_methods', 'image_bytes', 'cnn', 'half_plus_two'];

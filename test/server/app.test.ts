@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 
 import { Example } from '../../src/proto/messages.js';
-import { loadSavedModel } from '../../src/saved-model.js';
+import { loadSavedModel } from '../../src/model/saved-model.js';
 import { buildApp } from '../../src/server/app.js';
 import {
   encodeClassificationResults,
@@ -18,7 +18,7 @@ import {
   parseClassifyRegressBody,
 } from '../../src/server/routes/classify-regress.js';
 import { ModelManager } from '../../src/serving/manager.js';
-import type { Tensor } from '../../src/tensor.js';
+import type { Tensor } from '../../src/model/tensor.js';
 import {
   assertClose,
   type GoldenCase,

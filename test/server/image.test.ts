@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 
 import { preprocessImage } from '../../src/image/preprocess.js';
-import { loadSavedModel, type SavedModel } from '../../src/saved-model.js';
+import { loadSavedModel, type SavedModel } from '../../src/model/saved-model.js';
 import { buildApp } from '../../src/server/app.js';
 import { ModelManager } from '../../src/serving/manager.js';
 import { modelPath } from '../helpers.js';

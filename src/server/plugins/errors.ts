@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-import { TfServeError } from '../../errors.js';
+import { TfServeError } from '../../model/errors.js';
 import { errorBody, STATUS_TO_HTTP } from '../http-status.js';
 
 function toTfServeError(error: FastifyError | TfServeError | Error): TfServeError {

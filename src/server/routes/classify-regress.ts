@@ -10,15 +10,15 @@
  * views of it. Errors are TfServeError with TF Serving's texts; the route runs on the event loop except
  * for the TF session run itself.
  */
-import { DTYPES, isDType, tfTypeName } from '../../dtypes.js';
-import { TfServeError } from '../../errors.js';
-import { DEFAULT_SIGNATURE } from '../../saved-model.js';
+import { DTYPES, isDType, tfTypeName } from '../../model/dtypes.js';
+import { TfServeError } from '../../model/errors.js';
+import { DEFAULT_SIGNATURE } from '../../model/saved-model.js';
 import type { ServableHandle } from '../../serving/manager.js';
-import { dataTypeEnumName } from '../../signature.js';
-import type { Tensor } from '../../tensor.js';
-import { MAX_FLOAT_TEXT, writeFloat32 } from '../float-format.js';
-import { decodeBase64, isBase64Object, jsonTypeName, parsePredictBody, PrettyWriter } from '../json-codec.js';
-import { dumpJson, type JsonNumbers, type JsonValue } from '../json-parse.js';
+import { dataTypeEnumName } from '../../model/signature.js';
+import type { Tensor } from '../../model/tensor.js';
+import { MAX_FLOAT_TEXT, writeFloat32 } from '../../json/float-format.js';
+import { decodeBase64, isBase64Object, jsonTypeName, parsePredictBody, PrettyWriter } from '../../json/predict-codec.js';
+import { dumpJson, type JsonNumbers, type JsonValue } from '../../json/parse.js';
 
 export type ClassifyRegressKind = 'classify' | 'regress';
 

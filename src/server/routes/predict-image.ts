@@ -20,13 +20,13 @@
  */
 import { Busboy, type BusboyFileStream } from '@fastify/busboy';
 
-import { TfServeError } from '../../errors.js';
+import { TfServeError } from '../../model/errors.js';
 import { decodeImage, type DecodedImage, imageShape, writeImage } from '../../image/preprocess.js';
 import type { ServableHandle } from '../../serving/manager.js';
-import { allocTensor, elementCount, type Tensor } from '../../tensor.js';
-import { formatFloat32, formatFloat64 } from '../float-format.js';
+import { allocTensor, elementCount, type Tensor } from '../../model/tensor.js';
+import { formatFloat32, formatFloat64 } from '../../json/float-format.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type ImageModelConfig, imageConfigFor } from '../image-config.js';
-import { encodePredictResponse } from '../json-codec.js';
+import { encodePredictResponse } from '../../json/predict-codec.js';
 
 export type ImageRequestKind = 'image' | 'multipart';
 

@@ -1,9 +1,9 @@
 /** POST ...:predict (spec §1.6–1.7): JSON body -> tensors -> SavedModel.predict -> JSON body. */
-import { TfServeError } from '../../errors.js';
-import { DEFAULT_SIGNATURE } from '../../saved-model.js';
+import { TfServeError } from '../../model/errors.js';
+import { DEFAULT_SIGNATURE } from '../../model/saved-model.js';
 import type { ServableHandle } from '../../serving/manager.js';
-import type { SignatureInfo } from '../../signature.js';
-import { decodePredictInputs, encodePredictResponse, parsePredictBody } from '../json-codec.js';
+import type { SignatureInfo } from '../../model/signature.js';
+import { decodePredictInputs, encodePredictResponse, parsePredictBody } from '../../json/predict-codec.js';
 
 /** TF Serving's lookup: an absent or empty `signature_name` means serving_default. */
 export function lookupSignature(handle: ServableHandle, requested: string | undefined): { name: string; signature: SignatureInfo } {

@@ -1,5 +1,5 @@
 /** GET /v1/models/<name>[/versions/<v>|/labels/<l>]: TF Serving's GetModelStatus as JSON (spec §1.4). */
-import { TfServeError } from '../../errors.js';
+import { TfServeError } from '../../model/errors.js';
 import type { ModelManager } from '../../serving/manager.js';
 
 export function modelStatusBody(manager: ModelManager, model: string, version: number | undefined): string {

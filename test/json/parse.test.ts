@@ -9,7 +9,7 @@ import {
   numberAt,
   parseJson,
   stringText,
-} from '../../src/server/json-parse.js';
+} from '../../src/json/parse.js';
 
 /** The DOM as plain JS: numbers nodes become nested arrays, strings text, exact integers bigints. */
 function plain(value: JsonValue): unknown {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { TfServeError } from '../../src/errors.js';
+import { TfServeError } from '../../src/model/errors.js';
 import { MODEL_SERVER_CONFIG_SCHEMA } from '../../src/serving/model-config.js';
-import { type MessageSchema, parseTextProto, TextFormatError, type TextProtoMessage } from '../../src/serving/text-proto.js';
+import { type MessageSchema, parseTextProto, TextFormatError, type TextProtoMessage } from '../../src/proto/text-format.js';
 
 const MODEL_TYPE = { name: 'tensorflow.serving.ModelType', values: { MODEL_TYPE_UNSPECIFIED: 0, TENSORFLOW: 1, OTHER: 2 } };
 

@@ -21,7 +21,7 @@
  * Known difference: the expanded Any form `[type.url/pkg.Type] { ... }` is accepted for any type name and
  * its body skipped (only `type_url` is kept): the schema cannot know every type protobuf's pool knows.
  */
-import { TfServeError } from '../errors.js';
+import { TfServeError } from '../model/errors.js';
 
 export type ScalarType = 'string' | 'bytes' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'float' | 'double' | 'bool';
 export type MapKeyType = 'string' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'bool';

@@ -3,7 +3,7 @@
  * exactly what was loaded, for any tag set, without reading saved_model.pb again.
  */
 import { type DType, dtypeFromTf, tfTypeName } from './dtypes.js';
-import { MetaGraphDef } from './proto/messages.js';
+import { MetaGraphDef } from '../proto/messages.js';
 
 export interface TensorInfo {
   /** The graph tensor, "operation:index". Empty for sparse and composite tensors, which tfserve cannot feed. */

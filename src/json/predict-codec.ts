@@ -13,10 +13,10 @@
  * string tensors are arrays of byte views that may share memory with the request body), and the
  * response straight into one Buffer: no intermediate nested JS arrays either way.
  */
-import { type DType, DTYPES, isDType, tfTypeName } from '../dtypes.js';
-import { TfServeError } from '../errors.js';
-import type { SignatureInfo, TensorInfo } from '../signature.js';
-import type { Tensor, TensorInput } from '../tensor.js';
+import { type DType, DTYPES, isDType, tfTypeName } from '../model/dtypes.js';
+import { TfServeError } from '../model/errors.js';
+import type { SignatureInfo, TensorInfo } from '../model/signature.js';
+import type { Tensor, TensorInput } from '../model/tensor.js';
 import { MAX_FLOAT_TEXT, writeFloat32, writeFloat64 } from './float-format.js';
 import {
   arrayLength,
@@ -28,7 +28,7 @@ import {
   numberAt,
   parseJson,
   stringText,
-} from './json-parse.js';
+} from './parse.js';
 
 /** 'row' answers `instances` with `predictions`; 'columnar' answers `inputs` with `outputs`. */
 export type PredictFormat = 'row' | 'columnar';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { type DType, DTYPES } from '../../src/dtypes.js';
-import type { StatusCode } from '../../src/errors.js';
+import { type DType, DTYPES } from '../../src/model/dtypes.js';
+import type { StatusCode } from '../../src/model/errors.js';
 import {
   decodeBase64,
   decodePredictInputs,
@@ -10,10 +10,10 @@ import {
   encodePredictResponse,
   parsePredictBody,
   type PredictFormat,
-} from '../../src/server/json-codec.js';
-import { numberAt, parseJson, stringText, type JsonValue } from '../../src/server/json-parse.js';
-import type { SignatureInfo, TensorInfo } from '../../src/signature.js';
-import type { Tensor, TensorInput } from '../../src/tensor.js';
+} from '../../src/json/predict-codec.js';
+import { numberAt, parseJson, stringText, type JsonValue } from '../../src/json/parse.js';
+import type { SignatureInfo, TensorInfo } from '../../src/model/signature.js';
+import type { Tensor, TensorInput } from '../../src/model/tensor.js';
 
 type InputSpec = DType | 'complex64';
 

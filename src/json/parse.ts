@@ -13,7 +13,7 @@
  *
  * Synchronous and pure; the DOM may share memory with the input (string bytes are views of it).
  */
-import { TfServeError } from '../errors.js';
+import { TfServeError } from '../model/errors.js';
 import { formatFloat32, formatFloat64 } from './float-format.js';
 
 export type JsonValue = JsonNull | JsonBoolean | JsonNumber | JsonString | JsonArray | JsonNumbers | JsonObject;

@@ -21,9 +21,9 @@
 import fs from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 
-import { invalidArgument, TfServeError } from './errors.js';
-import { formatFloat32, formatFloat64 } from './server/float-format.js';
-import { type JsonNumbers, type JsonValue, parseJson, stringText } from './server/json-parse.js';
+import { invalidArgument, TfServeError } from '../model/errors.js';
+import { formatFloat32, formatFloat64 } from '../json/float-format.js';
+import { type JsonNumbers, type JsonValue, parseJson, stringText } from '../json/parse.js';
 
 export interface ClientOptions {
   /** Per-request time limit in ms, connection included; 0 = none. Default 30 s. */

@@ -2,7 +2,7 @@
  * Session options as the serialized ConfigProto that TF_SetConfig takes, and per-run RunOptions.
  */
 import { invalidArgument } from './errors.js';
-import { ConfigProto, RunOptions } from './proto/messages.js';
+import { ConfigProto, RunOptions } from '../proto/messages.js';
 
 /**
  * Where the ops of one run execute (RunOptions.inter_op_thread_pool).

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { fromNative, invalidArgument, TfServeError } from '../../src/errors.js';
+import { fromNative, invalidArgument, TfServeError } from '../../src/model/errors.js';
 
 suite('errors', () => {
   test('TfServeError carries a canonical code', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { float16Value } from '../../src/float16.js';
-import { allocTensor, checkTensorInput, elementCount, toNativeData, validateShape } from '../../src/tensor.js';
+import { float16Value } from '../../src/model/float16.js';
+import { allocTensor, checkTensorInput, elementCount, toNativeData, validateShape } from '../../src/model/tensor.js';
 
 suite('tensor', () => {
   test('typed arrays of the right class pass through untouched (no copy)', () => {
@@ -56,7 +56,7 @@ suite('tensor', () => {
   });
 
   test('allocTensor hands out 64-byte aligned, zeroed memory', async () => {
-    const { binding } = await import('../../src/native.js');
+    const { binding } = await import('../../src/model/native.js');
     for (const shape of [[1], [3, 5], [1000, 7], [0]]) {
       const tensor = allocTensor('float32', shape);
       assert.equal(tensor.data.length, elementCount(shape));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { arrayClass, DTYPES, dtypeFromTf, isDType, isNumeric, tfTypeName } from '../../src/dtypes.js';
+import { arrayClass, DTYPES, dtypeFromTf, isDType, isNumeric, tfTypeName } from '../../src/model/dtypes.js';
 
 suite('dtypes', () => {
   test('every dtype round-trips through its TF_DataType number', () => {

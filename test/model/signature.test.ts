@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite, test } from 'node:test';
 
-import { DTYPES } from '../../src/dtypes.js';
+import { DTYPES } from '../../src/model/dtypes.js';
 import { MetaGraphDef, SavedModelProto } from '../../src/proto/messages.js';
-import { parseMetaGraphDef } from '../../src/signature.js';
+import { parseMetaGraphDef } from '../../src/model/signature.js';
 import { MODELS_DIR, readGolden, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 /** The serialized MetaGraphDef with the `serve` tag, as TF_LoadSessionFromSavedModel would return it. */

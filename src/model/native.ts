@@ -31,7 +31,7 @@ export interface NativeBinding {
 
 let loaded: NativeBinding | undefined;
 
-const PACKAGE_ROOT = path.resolve(__dirname, '..');
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
 export function binding(): NativeBinding {
   if (loaded) return loaded;
@@ -45,8 +45,8 @@ export function binding(): NativeBinding {
 }
 
 function findPackageRoot(): string {
-  // dist/native.js in a package, dist-test/src/native.js in the test build.
-  for (const candidate of [PACKAGE_ROOT, path.resolve(__dirname, '..', '..')]) {
+  // dist/model/native.js in a package, dist-test/src/model/native.js in the test build.
+  for (const candidate of [PACKAGE_ROOT, path.resolve(__dirname, '..', '..', '..')]) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       if ((require(path.join(candidate, 'package.json')) as { name?: string }).name === 'tfserve') return candidate;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
 import { ConfigProto, RunOptions } from '../../src/proto/messages.js';
-import { encodeRunOptions, encodeSessionConfig, interOpExecution } from '../../src/session-config.js';
+import { encodeRunOptions, encodeSessionConfig, interOpExecution } from '../../src/model/session-config.js';
 
 suite('session-config', () => {
   test('encodes thread counts, soft placement and GPU options by field number', () => {

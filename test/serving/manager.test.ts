@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite, test } from 'node:test';
 
-import { loadSavedModel } from '../../src/saved-model.js';
+import { loadSavedModel } from '../../src/model/saved-model.js';
 import { ModelManager } from '../../src/serving/manager.js';
 import { REPO_ROOT } from '../helpers.js';
 

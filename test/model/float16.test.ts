@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from '../../src/float16.js';
+import { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from '../../src/model/float16.js';
 
 suite('float16', () => {
   test('IEEE half encodes known values', () => {

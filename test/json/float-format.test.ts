@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 
-import { formatFloat32, formatFloat64, MAX_FLOAT_TEXT, writeFloat32, writeFloat64 } from '../../src/server/float-format.js';
+import { formatFloat32, formatFloat64, MAX_FLOAT_TEXT, writeFloat32, writeFloat64 } from '../../src/json/float-format.js';
 
 // Expected texts produced by glibc: printf("%.6g"), strtof/strtod round trip, "%.9g"/"%.17g", ".0".
 const FLOAT32_GOLDEN: [number, string][] = [

@@ -14,7 +14,7 @@ import {
   singleModelConfig,
   validateModelConfigs,
 } from '../../src/serving/model-config.js';
-import { TextFormatError } from '../../src/serving/text-proto.js';
+import { TextFormatError } from '../../src/proto/text-format.js';
 import { SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 function model(overrides: Partial<ModelConfig> = {}): ModelConfig {
