@@ -6,6 +6,12 @@ import path from 'node:path';
 import type { DType } from '../src/model/dtypes.js';
 import { bfloat16Value, float16Value } from '../src/model/float16.js';
 import type { Tensor, TensorInput } from '../src/model/tensor.js';
+import type { FastifyInstance } from 'fastify';
+import { loadSavedModel } from '../src/model/saved-model.js';
+import { type AppOptions, buildApp } from '../src/server/app.js';
+import { Inference } from '../src/serving/inference.js';
+import type { ModelManager } from '../src/serving/manager.js';
+import { SavedModelServable } from '../src/serving/servable.js';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const MODELS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'models');
@@ -113,4 +119,14 @@ export function assertClose(actual: number, expected: number, what: string, tole
   }
   const scale = Math.max(1, Math.abs(expected));
   assert.ok(Math.abs(actual - expected) <= tolerance * scale, `${what}: expected ${expected}, got ${actual}`);
+}
+
+/** The manager's loader in tests: a SavedModel served as it is. */
+export async function loadServable(dir: string): Promise<SavedModelServable> {
+  return new SavedModelServable(await loadSavedModel(dir));
+}
+
+/** The REST app over `manager`, through the serving layer, as the CLI builds it. */
+export function restApp(manager: ModelManager, options: Omit<AppOptions, 'inference'> = {}): Promise<FastifyInstance> {
+  return buildApp({ inference: new Inference({ manager }), ...options });
 }

@@ -98,9 +98,7 @@ export const FLAGS = {
   enable_signature_method_name_check: {
     type: 'bool',
     default: false,
-    help: 'enforce SignatureDef method names for classify/regress',
-    notYet: 'method names are not checked',
-    quiet: true,
+    help: 'enforce SignatureDef method names for predict/classify/regress',
   },
   xla_cpu_compilation_enabled: { type: 'bool', default: false, help: 'XLA JIT on CPU', notYet: 'XLA compilation is not enabled by tfserve', quiet: true },
   xla_gpu_compilation_enabled: { type: 'bool', default: false, help: 'XLA JIT on GPU', notYet: 'XLA compilation is not enabled by tfserve', quiet: true },

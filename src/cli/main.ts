@@ -23,16 +23,16 @@ import { tensorflowVersion } from '../index.js';
 import { loadSavedModel, type SavedModel } from '../model/saved-model.js';
 import { buildApp } from '../server/app.js';
 import type { SessionConfig } from '../model/session-config.js';
-import { ModelManager } from '../serving/manager.js';
+import { Inference } from '../serving/inference.js';
+import { SavedModelServable } from '../serving/servable.js';
+import { ServerCore } from '../serving/server-core.js';
 import {
   isRelativePath,
   type ModelConfig,
   readModelConfigFile,
   readModelConfigFileAsync,
   singleModelConfig,
-  validateModelConfigs,
 } from '../serving/model-config.js';
-import { VersionSource } from '../serving/source.js';
 import { FLAGS, FlagError, type FlagName, type Flags, parseFlags, usage } from './flags.js';
 
 /** The package's root: two levels up from dist/cli/main.js, three from the test build's dist-test/src/cli. */
@@ -148,43 +148,6 @@ async function loadVersion(dir: string, tags: string[], config: SessionConfig): 
   return loadSavedModel(dir, { tags, config });
 }
 
-function labelsOf(config: ModelConfig): Map<string, number> {
-  return new Map([...config.versionLabels].map(([label, version]) => [label, Number(version)]));
-}
-
-/**
- * ServerCore's label check: a label must name an AVAILABLE version; with
- * --allow_version_labels_for_unavailable_models a label may also name any version as long as it does
- * not move a label that already points elsewhere.
- */
-function checkLabels(
-  configs: readonly ModelConfig[],
-  applied: ReadonlyMap<string, ReadonlyMap<string, number>>,
-  manager: ModelManager,
-  allowUnavailable: boolean,
-): void {
-  for (const config of configs) {
-    for (const [label, version] of labelsOf(config)) {
-      const current = applied.get(config.name)?.get(label);
-      const movesLabel = current !== undefined && current !== version;
-      if (manager.isAvailable(config.name, version) || (allowUnavailable && !movesLabel)) continue;
-      throw new StartupError(
-        `FAILED_PRECONDITION: Request to assign label to version ${version} of model ${config.name}, which is not currently available for inference`,
-      );
-    }
-  }
-}
-
-/** Versions that ended with an error, worded as TF's "servable(s) did not become available" list. */
-function failedServables(manager: ModelManager, names: readonly string[]): string[] {
-  return names.flatMap((name) =>
-    manager
-      .status(name)
-      .filter((s) => s.state === 'END' && s.error)
-      .map((s) => `{{name: ${name} version: ${s.version}} due to error: ${s.error!.code}: ${s.error!.message}}, `),
-  );
-}
-
 function logDeferredFeatures(flags: Flags, given: Set<FlagName>, log: Logger): void {
   for (const [name, spec] of Object.entries(FLAGS) as [FlagName, (typeof FLAGS)[FlagName]][]) {
     if (!('notYet' in spec)) continue;
@@ -272,7 +235,6 @@ async function serve(
   let session: SessionConfig;
   try {
     configs = initialConfigs(flags, given, log);
-    for (const warning of validateModelConfigs(configs)) log.warn(warning);
     session = sessionConfig(flags);
   } catch (err) {
     return fail(err);
@@ -280,62 +242,44 @@ async function serve(
 
   const tags = flags.saved_model_tags.split(',').map((tag) => tag.trim()).filter(Boolean);
   const logFns = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
-  const manager = new ModelManager({
-    load: (dir) => loadVersion(dir, tags, session),
-    maxLoadRetries: Math.max(0, flags.max_num_load_retries),
-    loadRetryIntervalMs: Math.max(0, flags.load_retry_interval_micros / 1000),
-    log: logFns,
-  });
-  const source = new VersionSource(configs, { pollWaitSeconds: flags.file_system_poll_wait_seconds, log: logFns });
-  source.on('aspiredVersions', ({ model, versions }) => manager.setAspiredVersions(model, versions));
-  const appliedLabels = new Map<string, Map<string, number>>();
-  const applyLabels = (list: readonly ModelConfig[]): void => {
-    for (const config of list) {
-      appliedLabels.set(config.name, labelsOf(config));
-      manager.setLabels(config.name, labelsOf(config));
-    }
-  };
-  const shutdown = async (): Promise<void> => {
-    await source.stop();
-    await manager.close();
-  };
+  let core: ServerCore;
+  try {
+    core = new ServerCore(configs, {
+      load: async (dir) => new SavedModelServable(await loadVersion(dir, tags, session)),
+      maxLoadRetries: Math.max(0, flags.max_num_load_retries),
+      loadRetryIntervalMs: Math.max(0, flags.load_retry_interval_micros / 1000),
+      pollWaitSeconds: flags.file_system_poll_wait_seconds,
+      allowLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models,
+      log: logFns,
+    });
+  } catch (err) {
+    return fail(err);
+  }
 
   // Like tensorflow_model_server, open the port only once the first versions are loaded or failed.
   // Unlike it, a model whose base path is missing or empty does not hold the server back forever.
-  source.start();
-  const startup = (async () => {
-    await source.poll();
-    await manager.settled();
-  })();
-  const early = await Promise.race([startup.then(() => null), stopped]);
-  if (early !== null) {
-    log.info(`Received ${early} while loading models: stopping`);
-    await shutdown();
+  const startup = core.start().then(
+    () => null,
+    (err: unknown) => ({ err }),
+  );
+  const early = await Promise.race([startup.then((result) => ({ result })), stopped.then((signal) => ({ signal }))]);
+  if ('signal' in early) {
+    log.info(`Received ${early.signal} while loading models: stopping`);
+    await core.close();
     return 0;
   }
-  const names = configs.map((config) => config.name);
-  const failures = failedServables(manager, names);
-  if (failures.length > 0) {
-    await shutdown();
-    return fail(new StartupError(`UNKNOWN: ${failures.length} servable(s) did not become available: {${failures.join('')}}`));
+  if (early.result !== null) {
+    await core.close();
+    return fail(early.result.err);
   }
-  for (const name of names) {
-    if (!manager.status(name).some((s) => s.state === 'AVAILABLE')) {
-      log.warn(`No version of model ${name} is available yet; it will be served once its base path holds a version`);
-    }
-  }
-  try {
-    // At startup no label exists yet, so the flag allows any label (TF Serving checks labels before the
-    // first load, so without the flag it refuses every label of the initial config; we check after it).
-    checkLabels(configs, appliedLabels, manager, flags.allow_version_labels_for_unavailable_models);
-  } catch (err) {
-    await shutdown();
-    return fail(err);
-  }
-  applyLabels(configs);
+  const inference = new Inference<ModelConfig[]>({
+    manager: core.manager,
+    methodNameCheck: flags.enable_signature_method_name_check,
+    reloader: { reloadConfig: (next) => core.reloadConfig(next) },
+  });
 
   const app = await buildApp({
-    manager,
+    inference,
     restTimeoutMs: flags.rest_api_timeout_in_ms,
     cors: flags.rest_api_enable_cors_support,
     bodyLimit: flags.rest_api_body_limit_bytes,
@@ -354,7 +298,7 @@ async function serve(
     port = await listen(app, flags.rest_api_port);
   } catch (err) {
     await app.close();
-    await shutdown();
+    await core.close();
     return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at localhost:${flags.rest_api_port}: ${messageOf(err)}`));
   }
   log.info(`Exporting HTTP/REST API at:localhost:${port} ...`);
@@ -374,23 +318,9 @@ async function serve(
       }
       if (stopping) return;
       try {
-        for (const warning of validateModelConfigs(next, configs)) log.warn(warning);
-        checkLabels(next, appliedLabels, manager, flags.allow_version_labels_for_unavailable_models);
+        await core.reloadConfig(next);
       } catch (err) {
-        log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${messageOf(err)}`);
-        return;
-      }
-      const added = next.filter((config) => !configs.some((old) => old.name === config.name)).map((config) => config.name);
-      configs = next;
-      applyLabels(configs);
-      source.updateConfigs(configs);
-      if (added.length === 0) return;
-      // As ReloadConfig does, wait for added models before the next reload, and report their failures.
-      await source.poll();
-      await manager.settled();
-      const failed = failedServables(manager, added);
-      if (failed.length > 0 && !stopping) {
-        log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${failed.length} model(s) did not become available: {${failed.join('')}}`);
+        if (!stopping) log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${messageOf(err)}`);
       }
     };
     const tick = (): void => {
@@ -410,7 +340,7 @@ async function serve(
   clearTimeout(configTimer);
   log.info(`Received ${signal}: finishing requests in flight, then unloading models`);
   await app.close();
-  await shutdown();
+  await core.close();
   log.info('Server stopped');
   return 0;
 }

@@ -103,17 +103,15 @@ export type DenseNumberScanner = (
   start: number,
 ) => [end: number, shape: number[], values: Float64Array, integers: Uint8Array, integerCount: number] | null;
 
-let denseNumberScanner: DenseNumberScanner | null = null;
-
-/**
- * Lets parseJson hand big number nests to `scanner` (the server installs the addon's); null parses
- * everything in TypeScript, as a process without the addon (the REST client) does.
- */
-export function setDenseNumberScanner(scanner: DenseNumberScanner | null): void {
-  denseNumberScanner = scanner;
+export interface ParseOptions {
+  /**
+   * Reads big number nests in one native pass (the server passes the addon's); without one everything
+   * is parsed in TypeScript, as a process without the addon (the REST client) does.
+   */
+  readonly numberScanner?: DenseNumberScanner | null;
 }
 
-export function parseJson(body: Uint8Array | string): JsonValue {
+export function parseJson(body: Uint8Array | string, options: ParseOptions = {}): JsonValue {
   const bytes =
     typeof body === 'string'
       ? Buffer.from(body, 'utf8')
@@ -122,7 +120,7 @@ export function parseJson(body: Uint8Array | string): JsonValue {
         : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   // TF Serving checks for an empty body itself, before rapidjson, hence no period and no offset.
   if (bytes.length === 0) throw new TfServeError('INVALID_ARGUMENT', 'JSON Parse error: The document is empty');
-  return new JsonParser(bytes).parse();
+  return new JsonParser(bytes, options.numberScanner ?? null).parse();
 }
 
 // Parser states, named after rapidjson's IterativeParsingState.
@@ -221,11 +219,12 @@ class JsonParser {
 
   // The native scanner while it pays: a call costs about a microsecond, what TypeScript spends on
   // ~15 numbers, so a document whose arrays are small or not numeric stops asking it.
-  #scanner = denseNumberScanner;
+  #scanner: DenseNumberScanner | null;
   #scannerMisses = 0;
 
-  constructor(buf: Buffer) {
+  constructor(buf: Buffer, scanner: DenseNumberScanner | null) {
     this.#buf = buf;
+    this.#scanner = scanner;
     const capacity = Math.min(1024, (buf.length >> 1) + 1);
     this.#values = new Float64Array(capacity);
     this.#integers = new Uint8Array(capacity);

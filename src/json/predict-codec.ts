@@ -27,8 +27,11 @@ import {
   type JsonValue,
   numberAt,
   parseJson,
+  type ParseOptions,
   stringText,
 } from './parse.js';
+import { decodeBase64, isBase64Object, jsonTypeName } from './values.js';
+import { PrettyWriter } from './writer.js';
 
 /** 'row' answers `instances` with `predictions`; 'columnar' answers `inputs` with `outputs`. */
 export type PredictFormat = 'row' | 'columnar';
@@ -70,8 +73,8 @@ function statusText(error: unknown): string {
  * Step 1: parses the body and checks what TF Serving checks before it looks the model up: valid JSON,
  * a top-level object, `signature_name` (if present) a string.
  */
-export function parsePredictBody(body: Uint8Array | string): PredictBody {
-  const document = parseJson(body);
+export function parsePredictBody(body: Uint8Array | string, options: ParseOptions = {}): PredictBody {
+  const document = parseJson(body, options);
   if (document.kind !== 'object') throw invalid(`JSON Value: ${dumpJson(document)} Is not object`);
   const signature = document.members.get('signature_name');
   if (signature !== undefined && signature.kind !== 'string') {
@@ -137,34 +140,9 @@ export function decodePredictRequest(
 // ---------------------------------------------------------------------------------------------------
 // Request: JSON values -> typed arrays
 
-/** TF Serving's IsValBase64Object: exactly one member, `b64`, whose value is a string. */
-export function isBase64Object(value: JsonValue): boolean {
-  if (value.kind !== 'object' || value.members.size !== 1) return false;
-  return value.members.get('b64')?.kind === 'string';
-}
-
 /** A JSON object that names inputs (TF Serving: an object that is not a b64 object). */
 function isNamedObject(value: JsonValue): value is JsonObject {
   return value.kind === 'object' && !isBase64Object(value);
-}
-
-/** rapidjson's type names as TF Serving prints them (JsonTypeString). */
-export function jsonTypeName(value: JsonValue): string {
-  switch (value.kind) {
-    case 'null':
-      return 'Null';
-    case 'bool':
-      return value.value ? 'True' : 'False';
-    case 'number':
-      return 'Number';
-    case 'string':
-      return 'String';
-    case 'array':
-    case 'numbers':
-      return 'Array';
-    case 'object':
-      return 'Object';
-  }
 }
 
 /** Shape from the nesting of first elements, as TF Serving infers it (GetDenseTensorShape). */
@@ -379,16 +357,6 @@ class TensorSink {
   }
 }
 
-/** absl::Base64Unescape: standard alphabet, whitespace skipped, '=' (or '.') padding optional but exact. */
-const BASE64_VALUES = new Int8Array(256).fill(-1);
-for (let i = 0; i < 64; i++) {
-  BASE64_VALUES['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
-}
-
-function isAsciiSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
-
 function decodeBase64Object(value: JsonObject): Uint8Array {
   const b64 = value.members.get('b64');
   if (!isBase64Object(value) || b64 === undefined || b64.kind !== 'string') {
@@ -397,50 +365,6 @@ function decodeBase64Object(value: JsonObject): Uint8Array {
   const decoded = decodeBase64(b64.bytes);
   if (decoded === null) throw invalid('Unable to base64 decode');
   return decoded;
-}
-
-export function decodeBase64(text: Uint8Array): Uint8Array | null {
-  const out = new Uint8Array(Math.floor((text.length * 3) / 4) + 3);
-  let size = 0;
-  let quantum = 0;
-  let sextets = 0;
-  let i = 0;
-  for (; i < text.length; i++) {
-    const c = text[i]!;
-    const v = BASE64_VALUES[c]!;
-    if (v >= 0) {
-      quantum = (quantum << 6) | v;
-      if (++sextets === 4) {
-        out[size++] = quantum >>> 16;
-        out[size++] = (quantum >>> 8) & 0xff;
-        out[size++] = quantum & 0xff;
-        quantum = 0;
-        sextets = 0;
-      }
-    } else if (c === 0x3d || c === 0x2e) {
-      break;
-    } else if (!isAsciiSpace(c)) {
-      return null;
-    }
-  }
-  let expectedPadding = 0;
-  if (sextets === 1) return null;
-  if (sextets === 2) {
-    out[size++] = (quantum >>> 4) & 0xff;
-    expectedPadding = 2;
-  } else if (sextets === 3) {
-    out[size++] = (quantum >>> 10) & 0xff;
-    out[size++] = (quantum >>> 2) & 0xff;
-    expectedPadding = 1;
-  }
-  let padding = 0;
-  for (; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === 0x3d || c === 0x2e) padding++;
-    else if (!isAsciiSpace(c)) return null;
-  }
-  if (padding !== 0 && padding !== expectedPadding) return null;
-  return out.subarray(0, size);
 }
 
 /**
@@ -655,7 +579,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * Returns the body bytes: string tensors are written as their raw bytes, which need not be UTF-8.
  * Outputs whose alias ends in `_bytes` (DT_STRING) are written as {"b64": ...} objects.
  */
-export function encodePredictResponse(format: PredictFormat, outputs: Readonly<Record<string, Tensor>>): Buffer {
+export function encodePredictResponse(
+  format: PredictFormat,
+  outputs: Readonly<Record<string, Tensor>>,
+  moreMembers?: (writer: PrettyWriter) => void,
+): Buffer {
   const names = Object.keys(outputs);
   if (names.length === 0) throw invalid('Cannot convert empty tensor map to JSON');
   let estimate = 64;
@@ -693,6 +621,7 @@ export function encodePredictResponse(format: PredictFormat, outputs: Readonly<R
       if (many) writer.endObject();
     }
     writer.endArray();
+    moreMembers?.(writer);
     writer.endObject();
   } else {
     writer.startObject();
@@ -703,157 +632,10 @@ export function encodePredictResponse(format: PredictFormat, outputs: Readonly<R
       new TensorWriter(name, outputs[name]!, writer).write(0);
     }
     if (many) writer.endObject();
+    moreMembers?.(writer);
     writer.endObject();
   }
   return writer.finish();
-}
-
-const HEX_DIGITS = '0123456789ABCDEF';
-// rapidjson's escapes: control characters, '"' and '\'; 0 = copy the byte as it is.
-const ESCAPES = new Uint8Array(256);
-for (let c = 0; c < 0x20; c++) ESCAPES[c] = 0x75; // \u00XX
-ESCAPES[0x08] = 0x62;
-ESCAPES[0x09] = 0x74;
-ESCAPES[0x0a] = 0x6e;
-ESCAPES[0x0c] = 0x66;
-ESCAPES[0x0d] = 0x72;
-ESCAPES[0x22] = 0x22;
-ESCAPES[0x5c] = 0x5c;
-
-/**
- * rapidjson's PrettyWriter (4-space indent) over a growing Buffer, including its kFormatSingleLineArray
- * mode that TF Serving switches on for each row.
- */
-export class PrettyWriter {
-  #buf: Buffer;
-  #pos = 0;
-  readonly #inArray: boolean[] = [];
-  readonly #counts: number[] = [];
-  singleLine = false;
-
-  constructor(capacity: number) {
-    this.#buf = Buffer.allocUnsafe(Math.max(256, capacity));
-  }
-
-  finish(): Buffer {
-    return this.#buf.subarray(0, this.#pos);
-  }
-
-  /** Room for `bytes` more bytes. */
-  reserve(bytes: number): Buffer {
-    if (this.#pos + bytes > this.#buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + bytes));
-      this.#buf.copy(bigger, 0, 0, this.#pos);
-      this.#buf = bigger;
-    }
-    return this.#buf;
-  }
-
-  get pos(): number {
-    return this.#pos;
-  }
-
-  set pos(pos: number) {
-    this.#pos = pos;
-  }
-
-  /** What rapidjson writes before a value or key: separators, newline and indentation. */
-  prefix(): void {
-    const depth = this.#counts.length;
-    if (depth === 0) return;
-    const count = this.#counts[depth - 1]!;
-    const buf = this.reserve(3 + depth * 4);
-    let pos = this.#pos;
-    if (this.#inArray[depth - 1]) {
-      if (count > 0) {
-        buf[pos++] = 0x2c;
-        if (this.singleLine) buf[pos++] = 0x20;
-      }
-      if (!this.singleLine) pos = newline(buf, pos, depth);
-    } else if (count % 2 === 1) {
-      buf[pos++] = 0x3a;
-      buf[pos++] = 0x20;
-    } else {
-      if (count > 0) buf[pos++] = 0x2c;
-      pos = newline(buf, pos, depth);
-    }
-    this.#counts[depth - 1] = count + 1;
-    this.#pos = pos;
-  }
-
-  startArray(): void {
-    this.prefix();
-    this.#byte(0x5b);
-    this.#inArray.push(true);
-    this.#counts.push(0);
-  }
-
-  endArray(): void {
-    this.#inArray.pop();
-    const empty = this.#counts.pop() === 0;
-    if (!empty && !this.singleLine) this.#pos = newline(this.reserve(1 + this.#counts.length * 4), this.#pos, this.#counts.length);
-    this.#byte(0x5d);
-  }
-
-  startObject(): void {
-    this.prefix();
-    this.#byte(0x7b);
-    this.#inArray.push(false);
-    this.#counts.push(0);
-  }
-
-  endObject(): void {
-    this.#inArray.pop();
-    const empty = this.#counts.pop() === 0;
-    if (!empty) this.#pos = newline(this.reserve(1 + this.#counts.length * 4), this.#pos, this.#counts.length);
-    this.#byte(0x7d);
-  }
-
-  key(name: string): void {
-    this.prefix();
-    this.stringBytes(Buffer.from(name, 'utf8'));
-  }
-
-  raw(text: string): void {
-    this.prefix();
-    const buf = this.reserve(text.length);
-    this.#pos += buf.write(text, this.#pos, 'latin1');
-  }
-
-  /** A JSON string of raw bytes (not validated as UTF-8, as rapidjson without kWriteValidateEncodingFlag). */
-  stringBytes(bytes: Uint8Array): void {
-    const buf = this.reserve(bytes.length * 6 + 2);
-    let pos = this.#pos;
-    buf[pos++] = 0x22;
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i]!;
-      const escape = ESCAPES[c]!;
-      if (escape === 0) {
-        buf[pos++] = c;
-      } else {
-        buf[pos++] = 0x5c;
-        buf[pos++] = escape;
-        if (escape === 0x75) {
-          buf[pos++] = 0x30;
-          buf[pos++] = 0x30;
-          buf[pos++] = HEX_DIGITS.charCodeAt(c >> 4);
-          buf[pos++] = HEX_DIGITS.charCodeAt(c & 15);
-        }
-      }
-    }
-    buf[pos++] = 0x22;
-    this.#pos = pos;
-  }
-
-  #byte(c: number): void {
-    this.reserve(1)[this.#pos++] = c;
-  }
-}
-
-function newline(buf: Buffer, pos: number, depth: number): number {
-  buf[pos++] = 0x0a;
-  for (let i = depth * 4; i > 0; i--) buf[pos++] = 0x20;
-  return pos;
 }
 
 /** Writes one output tensor's values in TF Serving's order (AddTensorValues), advancing through it. */

@@ -9,7 +9,7 @@ import { DTYPES, isDType } from './dtypes.js';
 import { fromNative, invalidArgument, TfServeError } from './errors.js';
 import { binding, type NativeFeed, type NativeSavedModel } from './native.js';
 import { encodeRunOptions, encodeSessionConfig, interOpExecution, type InterOpExecution, type SessionConfig } from './session-config.js';
-import { type MetaGraphInfo, parseMetaGraphDef, type SignatureInfo, type TensorInfo } from './signature.js';
+import { type MetaGraphInfo, parseMetaGraphDef, type SignatureDefJson, type SignatureInfo, type TensorInfo } from './signature.js';
 import { checkTensorInput, fromNativeOutput, type Tensor, type TensorInput, toNativeData } from './tensor.js';
 
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -42,6 +42,11 @@ export interface PredictOptions {
   checkDtypes?: boolean;
 }
 
+export interface RunOptions {
+  /** Abort the run with DEADLINE_EXCEEDED after this many milliseconds (RunOptions.timeout_in_ms). */
+  timeoutMs?: number;
+}
+
 export type PredictInputs = Record<string, TensorInput>;
 export type PredictOutputs = Record<string, Tensor>;
 
@@ -63,7 +68,7 @@ export class SavedModel {
   readonly tags: readonly string[];
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
   /** Every SignatureDef, the init op included, in protobuf JSON form (TF Serving's metadata answer). */
-  readonly signatureDefJson: Readonly<Record<string, unknown>>;
+  readonly signatureDefJson: Readonly<Record<string, SignatureDefJson>>;
   readonly #native: NativeSavedModel;
   readonly #execution: InterOpExecution;
   readonly #runOptions = new Map<number | undefined, Uint8Array | undefined>();
@@ -133,8 +138,38 @@ export class SavedModel {
       this.#checkMapped(info, `output '${key}'`);
       return info.name;
     });
-    const runOptions = this.#runOptionsFor(options.timeoutMs);
+    const results = await this.#run(feeds, fetches, options.timeoutMs);
+    const outputs: PredictOutputs = {};
+    outputKeys.forEach((key, i) => {
+      outputs[key] = results[i]!;
+    });
+    return outputs;
+  }
 
+  /**
+   * One session run by graph tensor names ("op:index"), as TF's Session::Run: what TF Serving's
+   * serving layer does once it has mapped a signature's aliases to names (several signatures can share
+   * one run). Each feed is checked against its graph tensor natively; nothing is checked against a
+   * signature here.
+   */
+  async run(feeds: Readonly<Record<string, TensorInput>>, fetches: readonly string[], options: RunOptions = {}): Promise<Tensor[]> {
+    if (this.#disposal) throw new TfServeError('FAILED_PRECONDITION', 'the model has been disposed');
+    if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
+      throw invalidArgument('Expected object of { [tensorName]: { dtype, shape, data } } for feeds');
+    }
+    if (!Array.isArray(fetches) || fetches.some((name) => typeof name !== 'string')) {
+      throw invalidArgument('Expected array of tensor names for fetches');
+    }
+    const native = Object.keys(feeds).map((name): NativeFeed => {
+      const what = `feed '${name}'`;
+      const input = checkTensorInput(feeds[name], what);
+      return [name, DTYPES[input.dtype].tfType, [...input.shape], toNativeData(input, what)];
+    });
+    return this.#run(native, fetches, options.timeoutMs);
+  }
+
+  async #run(feeds: NativeFeed[], fetches: readonly string[], timeoutMs: number | undefined): Promise<Tensor[]> {
+    const runOptions = this.#runOptionsFor(timeoutMs);
     let results;
     try {
       results = await this.#native.run(feeds, fetches, runOptions);
@@ -144,11 +179,7 @@ export class SavedModel {
       // that await this promise (directly, through Promise.all, or through assert.rejects).
       throw fromNative(err, new Error());
     }
-    const outputs: PredictOutputs = {};
-    outputKeys.forEach((key, i) => {
-      outputs[key] = fromNativeOutput(results[i]!);
-    });
-    return outputs;
+    return results.map(fromNativeOutput);
   }
 
   /**

@@ -22,6 +22,14 @@ export interface SignatureInfo {
   readonly outputs: Readonly<Record<string, TensorInfo>>;
 }
 
+/** One SignatureDef in protobuf's JSON form with proto field names (`method_name`, `tensor_shape`…). */
+export interface SignatureDefJson {
+  readonly inputs?: Readonly<Record<string, unknown>>;
+  readonly outputs?: Readonly<Record<string, unknown>>;
+  readonly method_name?: string;
+  readonly defaults?: Readonly<Record<string, unknown>>;
+}
+
 export interface MetaGraphInfo {
   readonly tags: string[];
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
@@ -29,7 +37,7 @@ export interface MetaGraphInfo {
    * Every SignatureDef (the init op too) in protobuf's JSON form with proto field names, as TF Serving's
    * metadata endpoint prints it.
    */
-  readonly signatureDefJson: Record<string, unknown>;
+  readonly signatureDefJson: Record<string, SignatureDefJson>;
 }
 
 /** The entry TF2 exports use to run initializers; it is not something to call. */
@@ -104,7 +112,7 @@ function tensorProtoJson(tensor: RawTensorProto): unknown {
   return json;
 }
 
-function signatureJson(raw: RawSignature): unknown {
+function signatureJson(raw: RawSignature): SignatureDefJson {
   const map = <T>(entries: Record<string, T> | undefined, render: (value: T) => unknown) =>
     Object.fromEntries(Object.entries(entries ?? {}).map(([k, v]) => [k, render(v)]));
   return {
@@ -139,7 +147,7 @@ export function parseMetaGraphDef(bytes: Uint8Array): MetaGraphInfo {
     signatureDef?: Record<string, RawSignature>;
   };
   const signatures: Record<string, SignatureInfo> = {};
-  const signatureDefJson: Record<string, unknown> = {};
+  const signatureDefJson: Record<string, SignatureDefJson> = {};
   for (const key of Object.keys(plain.signatureDef ?? {}).sort()) {
     signatureDefJson[key] = signatureJson(plain.signatureDef![key]!);
     if (key === INIT_OP_SIGNATURE_KEY) continue;

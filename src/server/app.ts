@@ -1,8 +1,8 @@
 /**
  * buildApp: the fastify application that speaks TensorFlow Serving's REST API. It never listens (the
  * CLI does), so tests drive it with app.inject. One path per request:
- *   HTTP -> rest-url (which API, model, version/label) -> body (gunzip) -> json-codec decode
- *   -> ModelManager handle -> SavedModel.predict (native thread) -> json-codec encode.
+ *   HTTP -> rest-url (which API, model, version/label) -> body (gunzip) -> route: JSON decode (src/json)
+ *   -> serving layer (src/serving/inference.ts; the run on a native thread) -> route: JSON encode.
  * Bodies are read as raw Buffers: our JSON parser accepts NaN/Infinity and reports TF Serving's texts.
  * The one exception to "every body is JSON": a :predict whose Content-Type is image/* or
  * multipart/form-data goes to routes/predict-image.ts (tfserve.json preprocessing); every other
@@ -15,21 +15,21 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 
 import { invalidArgument } from '../model/errors.js';
 import { binding } from '../model/native.js';
-import type { ModelManager, ServableHandle } from '../serving/manager.js';
+import type { Inference } from '../serving/inference.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
-import { setDenseNumberScanner } from '../json/parse.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
-import { classifyRegressBody } from './routes/classify-regress.js';
-import { metadataBody } from './routes/metadata.js';
-import { predictBody } from './routes/predict.js';
-import { imageRequestKind, predictImageBody } from './routes/predict-image.js';
-import { modelStatusBody } from './routes/status.js';
+import { classifyRegressRoute } from './routes/classify-regress.js';
+import type { RestContext, RestTarget } from './routes/context.js';
+import { metadataRoute, statusRoute } from './routes/model-info.js';
+import { predictRoute } from './routes/predict.js';
+import { imageRequestKind, predictImageRoute } from './routes/predict-image.js';
 
 const gunzip = promisify(gunzipCallback);
 
 export interface AppOptions {
-  manager: ModelManager;
+  /** The serving layer every route calls. */
+  inference: Inference;
   /** TF session-run timeout for REST calls (--rest_api_timeout_in_ms); 0 disables it. */
   restTimeoutMs?: number;
   /** Add TF Serving's CORS headers (--rest_api_enable_cors_support). */
@@ -79,12 +79,9 @@ async function requestBody(request: FastifyRequest): Promise<Buffer> {
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { manager, restTimeoutMs = 30_000, cors = false, bodyLimit = DEFAULT_BODY_LIMIT } = options;
+  const { inference, restTimeoutMs = 30_000, cors = false, bodyLimit = DEFAULT_BODY_LIMIT } = options;
   const logger = options.logger ?? false;
   const imageLimits = checkImageLimits(options.imageLimits, 'imageLimits', invalidArgument);
-  // Big numeric arrays in request bodies are read by native code; the server needs the addon anyway.
-  const { scanDenseNumbers } = binding();
-  setDenseNumberScanner(scanDenseNumbers);
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger }),
     bodyLimit,
@@ -123,28 +120,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.code(404).type('text/html').send(NOT_FOUND_HTML);
   });
 
-  const timeoutMs = restTimeoutMs > 0 ? restTimeoutMs : undefined;
+  const context: RestContext = {
+    inference,
+    // Big numeric arrays in request bodies are read by native code; the server needs the addon anyway.
+    json: { numberScanner: binding().scanDenseNumbers },
+    call: { timeoutMs: restTimeoutMs > 0 ? restTimeoutMs : undefined },
+  };
 
   async function handle(api: RestRequest, request: FastifyRequest): Promise<Buffer | string> {
-    if (api.kind === 'status') return modelStatusBody(manager, api.model, api.version);
-    const acquire = (): ServableHandle => manager.acquire(api.model, { version: api.version, label: api.label });
-    if (api.kind === 'metadata') {
-      const servable = acquire();
-      try {
-        return metadataBody(servable);
-      } finally {
-        servable.release();
-      }
-    }
+    const target: RestTarget = { name: api.model, version: api.version, versionLabel: api.label };
+    if (api.kind === 'status') return statusRoute(context, target);
+    if (api.kind === 'metadata') return metadataRoute(context, target);
     // The body is parsed before the servable is resolved: TF Serving reports JSON errors first.
     const body = await requestBody(request);
     if (api.kind === 'predict') {
       const contentType = request.headers['content-type'];
       const imageKind = imageRequestKind(contentType);
-      if (imageKind !== null) return predictImageBody(imageKind, body, contentType!, acquire, timeoutMs, imageLimits);
-      return predictBody(body, acquire, timeoutMs);
+      if (imageKind !== null) return predictImageRoute(imageKind, context, target, body, contentType!, imageLimits);
+      return predictRoute(context, target, body);
     }
-    return classifyRegressBody(api.kind, body, acquire, timeoutMs);
+    return classifyRegressRoute(api.kind, context, target, body);
   }
 
   async function serve(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

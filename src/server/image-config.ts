@@ -14,7 +14,7 @@
  * override the server's defaults (buildApp's imageLimits) for this model.
  *
  * When it is read: per request, cheaply. Each image request stats tfserve.json; the parsed and checked
- * config is cached per loaded version (keyed on the SavedModel object) while the file's mtime and size stay
+ * config is cached per loaded version (keyed on the Servable object) while the file's mtime and size stay
  * the same, so an edit applies to the next request and a new version is checked against its own
  * signature. A labels file is read with its tfserve.json (touch tfserve.json to reload labels). A missing
  * file means the model takes JSON only; an invalid one fails image requests with FAILED_PRECONDITION
@@ -25,7 +25,8 @@ import path from 'node:path';
 
 import { TfServeError } from '../model/errors.js';
 import { IMAGE_SPEC_KEYS, type ImageSpec, resolveImageSpec, type ResolvedImageSpec } from '../image/preprocess.js';
-import { DEFAULT_SIGNATURE, type SavedModel } from '../model/saved-model.js';
+import { DEFAULT_SIGNATURE } from '../model/saved-model.js';
+import type { Servable } from '../serving/servable.js';
 
 export const CONFIG_FILE = 'tfserve.json';
 
@@ -60,7 +61,7 @@ interface CacheEntry {
   readonly config: Promise<ImageModelConfig>;
 }
 
-const cache = new WeakMap<SavedModel, CacheEntry>();
+const cache = new WeakMap<Servable, CacheEntry>();
 
 const IMAGE_KEYS = new Set<string>(['input', 'signature', 'output', 'labels', 'topK', ...IMAGE_SPEC_KEYS]);
 const LIMIT_KEYS: readonly (keyof ImageLimits)[] = ['maxImages', 'maxImageBytes', 'maxPixels'];
@@ -88,10 +89,10 @@ export function checkImageLimits(value: unknown, what: string, fail: (message: s
 }
 
 /**
- * The image config for the version `model` (a servable's SavedModel), or null when its base path has
+ * The image config for the version `model` (a manager's Servable), or null when its base path has
  * no tfserve.json. Rejects with FAILED_PRECONDITION when the file is invalid.
  */
-export async function imageConfigFor(model: SavedModel): Promise<ImageModelConfig | null> {
+export async function imageConfigFor(model: Servable): Promise<ImageModelConfig | null> {
   const basePath = path.dirname(model.path);
   const file = path.join(basePath, CONFIG_FILE);
   let stat;
@@ -112,7 +113,7 @@ export async function imageConfigFor(model: SavedModel): Promise<ImageModelConfi
   return entry.config;
 }
 
-async function readConfig(file: string, basePath: string, model: SavedModel): Promise<ImageModelConfig> {
+async function readConfig(file: string, basePath: string, model: Servable): Promise<ImageModelConfig> {
   let document: unknown;
   try {
     document = JSON.parse(await fs.readFile(file, 'utf8'));

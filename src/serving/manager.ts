@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 
 import { type StatusCode, TfServeError } from '../model/errors.js';
-import type { SavedModel } from '../model/saved-model.js';
+import type { Servable } from './servable.js';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
@@ -35,7 +35,7 @@ export interface ManagerLog {
 }
 
 export interface ManagerOptions {
-  load: (path: string, name: string, version: number) => Promise<SavedModel>;
+  load: (path: string, name: string, version: number) => Promise<Servable>;
   /** Retries after a failed load (--max_num_load_retries). */
   maxLoadRetries?: number;
   /** Delay between retries in ms (--load_retry_interval_micros / 1000). */
@@ -47,7 +47,7 @@ export interface ManagerOptions {
 export interface ServableHandle {
   readonly name: string;
   readonly version: number;
-  readonly model: SavedModel;
+  readonly servable: Servable;
   release(): void;
 }
 
@@ -56,7 +56,7 @@ interface VersionEntry {
   path: string;
   state: VersionState;
   error: VersionStatus['error'];
-  model: SavedModel | null;
+  servable: Servable | null;
   refs: number;
   aspired: boolean;
   /** Settles when an unload waiting for handles may proceed. */
@@ -161,7 +161,7 @@ export class ModelManager extends EventEmitter {
     return {
       name,
       version: held.version,
-      model: held.model!,
+      servable: held.servable!,
       release: () => {
         if (released) return;
         released = true;
@@ -218,7 +218,7 @@ export class ModelManager extends EventEmitter {
   }
 
   #newEntry(version: number, path: string): VersionEntry {
-    return { version, path, state: 'START', error: null, model: null, refs: 0, aspired: true, drained: null };
+    return { version, path, state: 'START', error: null, servable: null, refs: 0, aspired: true, drained: null };
   }
 
   /** Runs one action at a time for a model until nothing is left to do. */
@@ -265,7 +265,7 @@ export class ModelManager extends EventEmitter {
     log.info(`Loading servable version {name: ${model.name} version: ${entry.version}} from ${entry.path}`);
     for (let attempt = 0; ; attempt += 1) {
       try {
-        entry.model = await load(entry.path, model.name, entry.version);
+        entry.servable = await load(entry.path, model.name, entry.version);
         entry.state = 'AVAILABLE';
         entry.error = null;
         log.info(`Successfully loaded servable version {name: ${model.name} version: ${entry.version}}`);
@@ -314,8 +314,8 @@ export class ModelManager extends EventEmitter {
     this.#options.log.info(`Unloading servable version {name: ${model.name} version: ${entry.version}}`);
     if (entry.refs > 0) await new Promise<void>((resolve) => (entry.drained = resolve));
     entry.drained = null;
-    await entry.model?.dispose();
-    entry.model = null;
+    await entry.servable?.dispose();
+    entry.servable = null;
     entry.state = 'END';
     entry.error = null;
     this.#options.log.info(`Done unloading servable version {name: ${model.name} version: ${entry.version}}`);

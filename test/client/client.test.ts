@@ -16,7 +16,7 @@ import { preprocessImage } from '../../src/image/preprocess.js';
 import { loadSavedModel } from '../../src/model/saved-model.js';
 import { buildApp } from '../../src/server/app.js';
 import { ModelManager } from '../../src/serving/manager.js';
-import { modelPath, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
+import { loadServable, modelPath, REPO_ROOT, restApp, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 import { SCENE_JPEG, SCENE_JPEG_PATH, SCENE_PNG } from '../image/images.js';
 
 const LABELS = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -33,13 +33,13 @@ before(async () => {
   fs.symlinkSync(modelPath('cnn'), path.join(root, 'cnn', '1'));
   fs.writeFileSync(path.join(root, 'cnn', 'tfserve.json'), JSON.stringify({ image: { labels: LABELS, topK: 2 } }));
 
-  manager = new ModelManager({ load: (dir) => loadSavedModel(dir), maxLoadRetries: 0 });
+  manager = new ModelManager({ load: loadServable, maxLoadRetries: 0 });
   manager.setAspiredVersions('half_plus_two', [{ version: 1, path: path.join(REPO_ROOT, 'models', 'half_plus_two', '1') }]);
   manager.setAspiredVersions('tf1_methods', [{ version: 1, path: modelPath('tf1_methods') }]);
   manager.setAspiredVersions('cnn', [{ version: 1, path: path.join(root, 'cnn', '1') }]);
   await manager.settled();
   manager.setLabels('half_plus_two', new Map([['stable', 1]]));
-  app = await buildApp({ manager });
+  app = await restApp(manager);
   await app.listen({ port: 0, host: '127.0.0.1' });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   client = new TFServingClient(`${baseUrl}/`);
@@ -260,7 +260,7 @@ suite('BAD CALL and EXPECTED FAILURE - client-side errors', () => {
   });
 
   test('no server listening: UNAVAILABLE', async () => {
-    const closed = await buildApp({ manager });
+    const closed = await restApp(manager);
     await closed.listen({ port: 0, host: '127.0.0.1' });
     const { port } = closed.server.address() as AddressInfo;
     await closed.close();

@@ -4,13 +4,13 @@ import { suite, test } from 'node:test';
 import { type DType, DTYPES } from '../../src/model/dtypes.js';
 import type { StatusCode } from '../../src/model/errors.js';
 import {
-  decodeBase64,
   decodePredictInputs,
   decodePredictRequest,
   encodePredictResponse,
   parsePredictBody,
   type PredictFormat,
 } from '../../src/json/predict-codec.js';
+import { decodeBase64 } from '../../src/json/values.js';
 import { numberAt, parseJson, stringText, type JsonValue } from '../../src/json/parse.js';
 import type { SignatureInfo, TensorInfo } from '../../src/model/signature.js';
 import type { Tensor, TensorInput } from '../../src/model/tensor.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, suite, test } from 'node:test';
+import { suite, test } from 'node:test';
 
 import { binding } from '../../src/model/native.js';
-import { type JsonValue, parseJson, setDenseNumberScanner } from '../../src/json/parse.js';
+import { type JsonValue, parseJson } from '../../src/json/parse.js';
 
 // native/json_numbers.cc must change nothing but speed: every document parses to the same DOM (bit for
 // bit, integer flags and the sign of zero included) or fails with the same error, with and without it.
@@ -13,13 +13,10 @@ const scan = binding().scanDenseNumbers;
 const PADDING = ' '.repeat(1100);
 
 function outcome(text: string, scanner: typeof scan | null): unknown {
-  setDenseNumberScanner(scanner);
   try {
-    return describe(parseJson(Buffer.from(text + PADDING)));
+    return describe(parseJson(Buffer.from(text + PADDING), { numberScanner: scanner }));
   } catch (err) {
     return { error: (err as Error).message };
-  } finally {
-    setDenseNumberScanner(null);
   }
 }
 
@@ -95,8 +92,6 @@ function nest(shape: readonly number[], leaf: () => string): string {
 }
 
 suite('native dense number scanner (scanDenseNumbers)', () => {
-  after(() => setDenseNumberScanner(null));
-
   test('reads a rectangular nest: shape, values, integer flags; null where it declines', () => {
     const text = Buffer.from('[[1, 2.5, -0], [3e2, -0.0, 7]] trailing');
     const result = scan(text, 0)!;

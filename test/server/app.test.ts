@@ -10,22 +10,16 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 
 import { Example } from '../../src/proto/messages.js';
-import { loadSavedModel } from '../../src/model/saved-model.js';
-import { buildApp } from '../../src/server/app.js';
-import {
-  encodeClassificationResults,
-  encodeRegressionResults,
-  parseClassifyRegressBody,
-} from '../../src/server/routes/classify-regress.js';
 import { ModelManager } from '../../src/serving/manager.js';
-import type { Tensor } from '../../src/model/tensor.js';
 import {
   assertClose,
   type GoldenCase,
   type GoldenTensor,
+  loadServable,
   MODELS_DIR,
   modelPath,
   readGolden,
+  restApp,
   SHARED_FIXTURES,
   sharedFixturesSkip,
 } from '../helpers.js';
@@ -68,111 +62,9 @@ async function goodPredict(): Promise<void> {
   assert.deepEqual(ok(await post('/v1/models/default:predict', { instances: [2.0, 3.0, 4.0] })), { predictions: [3.0, 3.5, 4.0] });
 }
 
-suite('classify/regress request encoding (no model needed)', () => {
-  const decode = (bytes: Uint8Array) => Example.toObject(Example.decode(bytes), { longs: String, bytes: String });
-
-  test('each JSON example becomes a tf.Example: bytes, float, int64 (bools as 0/1), empty lists', () => {
-    const { signatureName, examples } = parseClassifyRegressBody(
-      '{"signature_name": "s", "examples": [{"x": 2.0, "s": ["a", {"b64": "aGk="}], "b": [true, false], "e": [],' +
-        ' "n": [1, -2, 127, 128, 4294967296, 9007199254740993, -9223372036854775808, 9223372036854775807, -4294967297]},' +
-        ' {}, {"k\\u0000cut": "v"}]}',
-    );
-    assert.equal(signatureName, 's');
-    assert.equal(examples.length, 3);
-    assert.deepEqual(decode(examples[0]!), {
-      features: {
-        feature: {
-          x: { floatList: { value: [2] } },
-          s: { bytesList: { value: [Buffer.from('a').toString('base64'), 'aGk='] } },
-          b: { int64List: { value: ['1', '0'] } },
-          e: {},
-          n: {
-            int64List: {
-              value: ['1', '-2', '127', '128', '4294967296', '9007199254740993', '-9223372036854775808', '9223372036854775807', '-4294967297'],
-            },
-          },
-        },
-      },
-    });
-    assert.equal(examples[1]!.length, 0, 'an empty object is an empty Example');
-    // TF Serving takes feature names as C strings: they end at a NUL.
-    assert.deepEqual(decode(examples[2]!), { features: { feature: { k: { bytesList: { value: ['dg=='] } } } } });
-  });
-
-  test('our bytes equal protobufjs\'s encoding of the same Example', () => {
-    const [bytes] = parseClassifyRegressBody('{"examples": [{"n": [1, -2, 2147483648, -9223372036854775808], "f": [1.5, -0.0]}]}').examples;
-    const expected = Example.encode(
-      Example.fromObject({
-        features: { feature: { n: { int64List: { value: ['1', '-2', '2147483648', '-9223372036854775808'] } }, f: { floatList: { value: [1.5, -0] } } } },
-      }),
-    ).finish();
-    assert.deepEqual(Buffer.from(bytes!), Buffer.from(expected));
-  });
-
-  test('with a context, every fed string is the serialized context followed by the example', () => {
-    const plain = parseClassifyRegressBody('{"examples": [{"q": "pizza"}, {"x": 1.0}, {}]}').examples;
-    const { examples } = parseClassifyRegressBody('{"context": {"q": "pizza"}, "examples": [{"x": 1.0}, {}]}');
-    assert.deepEqual(Buffer.from(examples[0]!), Buffer.concat([plain[0]!, plain[1]!]));
-    assert.deepEqual(Buffer.from(examples[1]!), Buffer.from(plain[0]!));
-  });
-});
-
-suite('classify/regress results (no model needed)', () => {
-  const floats = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
-  const doubles = (shape: number[], values: number[]): Tensor => ({ dtype: 'float64', shape, data: Float64Array.from(values) });
-  const strings = (shape: number[], values: string[]): Tensor => ({ dtype: 'string', shape, data: values.map((v) => Buffer.from(v)) });
-  const text = (body: Buffer) => body.toString('utf8');
-
-  test('classes and scores per example, labels "" without classes and 0.0 without scores (§8 C.12)', () => {
-    const classes = strings([2, 3], ['car', 'bike', 'bus', 'car', 'bike', 'bus']);
-    const scores = floats([2, 3], [0.2, 0.7, 0.1, 0.7, 0.2, 0.1]);
-    assert.equal(
-      text(encodeClassificationResults(2, { classes, scores })),
-      '{\n    "results": [[["car", 0.2], ["bike", 0.7], ["bus", 0.1]], [["car", 0.7], ["bike", 0.2], ["bus", 0.1]]\n    ]\n}',
-    );
-    assert.deepEqual(JSON.parse(text(encodeClassificationResults(1, { classes: strings([1, 2], ['a', '"q"']) }))), {
-      results: [[['a', 0.0], ['"q"', 0.0]]],
-    });
-    assert.deepEqual(JSON.parse(text(encodeClassificationResults(1, { scores: floats([1, 1], [3]) }))), { results: [[['', 3.0]]] });
-  });
-
-  test('regression values, NaN and infinities as bare tokens', () => {
-    assert.equal(text(encodeRegressionResults(3, { outputs: floats([3], [0.2, 0.9, 1.0]) })), '{\n    "results": [0.2, 0.9, 1.0]\n}');
-    assert.equal(text(encodeRegressionResults(3, { outputs: floats([3, 1], [Infinity, -Infinity, NaN]) })), '{\n    "results": [Infinity, -Infinity, NaN]\n}');
-  });
-
-  const CLASSIFY_ERRORS: [string, Record<string, Tensor>, string][] = [
-    ['scores of rank 1', { scores: floats([2], [1, 2]) }, 'Expected Tensor shape: [batch_size num_classes] but got [2]'],
-    ['classes of rank 3', { classes: strings([2, 1, 1], ['a', 'b']) }, 'Expected Tensor shape: [batch_size num_classes] but got [2,1,1]'],
-    ['double scores', { scores: doubles([2, 1], [1, 2]) }, 'Expected scores Tensor of DT_FLOAT. Got: DT_DOUBLE'],
-    ['float classes', { classes: floats([2, 1], [1, 2]) }, 'Expected classes Tensor of DT_STRING. Got: DT_FLOAT'],
-    ['scores batch', { scores: floats([1, 2], [1, 2]) }, 'Expected scores output batch size of 2. Got: 1'],
-    ['classes batch', { classes: strings([3, 1], ['a', 'b', 'c']) }, 'Expected classes output batch size of 2. Got: 3'],
-    ['classes and scores disagree', { classes: strings([2, 1], ['a', 'b']), scores: floats([2, 2], [1, 2, 3, 4]) },
-      'Tensors class and score should match in dim_size(1). Got 1 vs. 2'],
-  ];
-  for (const [name, outputs, message] of CLASSIFY_ERRORS) {
-    test(`EXPECTED FAILURE - classify output check: ${name}`, () => {
-      assert.throws(() => encodeClassificationResults(2, outputs), { name: 'TfServeError', code: 'INVALID_ARGUMENT', message });
-    });
-  }
-
-  const REGRESS_ERRORS: [string, Tensor, string][] = [
-    ['[batch, 2]', floats([2, 2], [1, 2, 3, 4]), 'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [2,2]'],
-    ['scalar', floats([], [1]), 'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got []'],
-    ['batch', floats([3], [1, 2, 3]), 'Input batch size did not match output batch size: 2 vs. 3'],
-    ['double', doubles([2], [1, 2]), 'Expected output Tensor of DT_FLOAT.  Got: DT_DOUBLE'],
-  ];
-  for (const [name, tensor, message] of REGRESS_ERRORS) {
-    test(`EXPECTED FAILURE - regress output check: ${name}`, () => {
-      assert.throws(() => encodeRegressionResults(2, { outputs: tensor }), { name: 'TfServeError', code: 'INVALID_ARGUMENT', message });
-    });
-  }
-});
-
 suite('REST server with TF Serving fixtures', { skip }, () => {
   before(async () => {
-    manager = new ModelManager({ load: (dir) => loadSavedModel(dir), maxLoadRetries: 0 });
+    manager = new ModelManager({ load: loadServable, maxLoadRetries: 0 });
     const one = (model: string, dir: string, version = 123) => [{ version, path: fixture(model, dir) }];
     manager.setAspiredVersions('default', one('saved_model_half_plus_two_cpu', '00000123'));
     manager.setAspiredVersions(TWO_VERSIONS, [
@@ -185,7 +77,7 @@ suite('REST server with TF Serving fixtures', { skip }, () => {
     manager.setAspiredVersions('half_plus_three', one('saved_model_half_plus_three', '00000123'));
     manager.setAspiredVersions('bad', one('bad_half_plus_two', '00000123'));
     await manager.settled();
-    app = await buildApp({ manager, restTimeoutMs: 5000 });
+    app = await restApp(manager, { restTimeoutMs: 5000 });
   });
 
   after(async () => {
@@ -731,11 +623,11 @@ suite('own models', () => {
   let impatient: FastifyInstance;
 
   before(async () => {
-    ownManager = new ModelManager({ load: (dir) => loadSavedModel(dir), maxLoadRetries: 0 });
+    ownManager = new ModelManager({ load: loadServable, maxLoadRetries: 0 });
     for (const name of OWN_MODELS) ownManager.setAspiredVersions(name, [{ version: 1, path: modelPath(name) }]);
     await ownManager.settled();
-    own = await buildApp({ manager: ownManager });
-    impatient = await buildApp({ manager: ownManager, restTimeoutMs: 200 });
+    own = await restApp(ownManager);
+    impatient = await restApp(ownManager, { restTimeoutMs: 200 });
   });
 
   after(async () => {

@@ -17,7 +17,7 @@ import { preprocessImage } from '../../src/image/preprocess.js';
 import { loadSavedModel, type SavedModel } from '../../src/model/saved-model.js';
 import { buildApp } from '../../src/server/app.js';
 import { ModelManager } from '../../src/serving/manager.js';
-import { modelPath } from '../helpers.js';
+import { loadServable, modelPath, restApp } from '../helpers.js';
 import { pngBomb, SCENE_JPEG, SCENE_PNG } from '../image/images.js';
 
 const LABELS = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -117,11 +117,11 @@ before(async () => {
     broken: basePath('broken', { image: { width: 64 }, colour: true }),
     live: basePath('live', { image: { labels: LABELS, topK: 1 } }),
   };
-  manager = new ModelManager({ load: (dir) => loadSavedModel(dir), maxLoadRetries: 0 });
+  manager = new ModelManager({ load: loadServable, maxLoadRetries: 0 });
   for (const [name, dir] of Object.entries(models)) manager.setAspiredVersions(name, [{ version: 1, path: path.join(dir, '1') }]);
   await manager.settled();
   manager.setLabels('cnn', new Map([['stable', 1]]));
-  app = await buildApp({ manager });
+  app = await restApp(manager);
   reference = await loadSavedModel(modelPath('cnn'));
 });
 
@@ -308,14 +308,14 @@ suite('EXPECTED FAILURE - bad image requests: 4xx {"error"}, and the server keep
   });
 
   test('buildApp imageLimits set the server-wide defaults; bad ones are refused', async () => {
-    const strict = await buildApp({ manager, imageLimits: { maxPixels: 1000 } });
+    const strict = await restApp(manager, { imageLimits: { maxPixels: 1000 } });
     try {
       fails(await post('/v1/models/cnn:predict', SCENE_PNG, 'image/png', strict), 400, /^image: Image is 97x61 = 5917 pixels, over the limit of 1000$/);
     } finally {
       await strict.close();
     }
-    await assert.rejects(buildApp({ manager, imageLimits: { maxPixels: 0 } }), { name: 'TfServeError', message: /^Expected positive integer for imageLimits\.maxPixels but received 0$/ });
-    await assert.rejects(buildApp({ manager, imageLimits: { maxBytes: 1 } as never }), { message: /^Unknown key imageLimits\.maxBytes/ });
+    await assert.rejects(restApp(manager, { imageLimits: { maxPixels: 0 } }), { name: 'TfServeError', message: /^Expected positive integer for imageLimits\.maxPixels but received 0$/ });
+    await assert.rejects(restApp(manager, { imageLimits: { maxBytes: 1 } as never }), { message: /^Unknown key imageLimits\.maxBytes/ });
   });
 
   test('after all of that the server still answers images and JSON', async () => {

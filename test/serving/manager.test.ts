@@ -5,11 +5,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite, test } from 'node:test';
 
-import { loadSavedModel } from '../../src/model/saved-model.js';
+import type { Tensor } from '../../src/model/tensor.js';
 import { ModelManager } from '../../src/serving/manager.js';
-import { REPO_ROOT } from '../helpers.js';
+import type { Servable } from '../../src/serving/servable.js';
+import { loadServable, REPO_ROOT } from '../helpers.js';
 
 const HALF_PLUS_TWO = path.join(REPO_ROOT, 'models', 'half_plus_two', '1');
+
+/** half_plus_two's serving_default on one value, by the graph tensor names its signature maps x and y to. */
+function run(servable: Servable, value: number): Promise<Tensor[]> {
+  const { inputs, outputs } = servable.signatures['serving_default']!;
+  return servable.run({ feeds: { [inputs['x']!.name]: { dtype: 'float32', shape: [1], data: [value] } }, fetches: [outputs['y']!.name] });
+}
 
 function versionDir(target: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfserve-manager-'));
@@ -21,7 +28,7 @@ function versionDir(target: string): string {
 function newManager(options: Partial<ConstructorParameters<typeof ModelManager>[0]> = {}): { manager: ModelManager; logs: string[] } {
   const logs: string[] = [];
   const manager = new ModelManager({
-    load: (dir) => loadSavedModel(dir),
+    load: loadServable,
     maxLoadRetries: 1,
     loadRetryIntervalMs: 10,
     log: { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) },
@@ -33,8 +40,8 @@ function newManager(options: Partial<ConstructorParameters<typeof ModelManager>[
 async function predictY(manager: ModelManager, spec: { version?: number; label?: string } = {}): Promise<{ version: number; y: number }> {
   const handle = manager.acquire('m', spec);
   try {
-    const out = await handle.model.predict({ x: { dtype: 'float32', shape: [1], data: [2] } });
-    return { version: handle.version, y: (out['y']!.data as Float32Array)[0]! };
+    const out = await run(handle.servable, 2);
+    return { version: handle.version, y: (out[0]!.data as Float32Array)[0]! };
   } finally {
     handle.release();
   }
@@ -65,8 +72,8 @@ suite('ModelManager', () => {
     latest.release();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(manager.status('m').find((s) => s.version === 1)?.state, 'UNLOADING');
-    const out = await held.model.predict({ x: { dtype: 'float32', shape: [1], data: [4] } });
-    assert.equal((out['y']!.data as Float32Array)[0], 4, 'the held version still answers');
+    const out = await run(held.servable, 4);
+    assert.equal((out[0]!.data as Float32Array)[0], 4, 'the held version still answers');
     held.release();
     await manager.settled();
     assert.deepEqual(manager.status('m').map((s) => [s.version, s.state]), [[2, 'AVAILABLE'], [1, 'END']]);

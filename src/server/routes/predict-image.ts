@@ -22,11 +22,12 @@ import { Busboy, type BusboyFileStream } from '@fastify/busboy';
 
 import { TfServeError } from '../../model/errors.js';
 import { decodeImage, type DecodedImage, imageShape, writeImage } from '../../image/preprocess.js';
-import type { ServableHandle } from '../../serving/manager.js';
 import { allocTensor, elementCount, type Tensor } from '../../model/tensor.js';
-import { formatFloat32, formatFloat64 } from '../../json/float-format.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type ImageModelConfig, imageConfigFor } from '../image-config.js';
 import { encodePredictResponse } from '../../json/predict-codec.js';
+import type { PrettyWriter } from '../../json/writer.js';
+import type { DType } from '../../model/dtypes.js';
+import type { RestContext, RestTarget } from './context.js';
 
 export type ImageRequestKind = 'image' | 'multipart';
 
@@ -58,23 +59,27 @@ export function imageRequestKind(contentType: string | undefined): ImageRequestK
   return null;
 }
 
-export async function predictImageBody(
+export async function predictImageRoute(
   kind: ImageRequestKind,
+  context: RestContext,
+  target: RestTarget,
   body: Buffer,
   contentType: string,
-  acquire: () => ServableHandle,
-  timeoutMs: number | undefined,
   serverLimits: Partial<ImageLimits> = {},
 ): Promise<Buffer> {
   if (kind === 'image' && !IMAGE_TYPES.includes(mediaType(contentType))) {
     throw invalid(`Unsupported Content-Type ${mediaType(contentType)}: send ${ACCEPTED}, multipart/form-data with such images, or JSON`);
   }
-  const handle = acquire();
+  const { inference } = context;
+  const handle = inference.acquire(target);
+  let config: ImageModelConfig;
+  let batch: Tensor;
   try {
-    const config = await imageConfigFor(handle.model);
-    if (config === null) {
+    const found = await imageConfigFor(handle.servable);
+    if (found === null) {
       throw invalid(`Model ${handle.name} takes JSON only: image requests need a tfserve.json with an "image" section in its base path`);
     }
+    config = found;
     const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...serverLimits, ...config.limits };
     const parts = kind === 'image' ? [singleImage(body, limits)] : await multipartImages(body, contentType, limits);
     const images = await Promise.all(
@@ -87,13 +92,17 @@ export async function predictImageBody(
         }
       }),
     );
-    const batch = batchTensor(images, config);
-    const outputs = await handle.model.predict({ [config.input]: batch }, { signature: config.signature, timeoutMs });
-    const predictions = encodePredictResponse('row', outputs);
-    return config.labels === null ? predictions : withLabels(predictions, outputs[config.output!]!, config);
-  } finally {
+    batch = batchTensor(images, config);
+  } catch (error) {
     handle.release();
+    throw error;
   }
+  // The exact version whose tfserve.json was read, even if a newer one became available meanwhile.
+  const modelSpec = { name: handle.name, version: handle.version, signatureName: config.signature };
+  const { outputs } = await inference.predictWith(handle, { modelSpec, inputs: { [config.input]: batch } }, context.call);
+  if (config.labels === null) return encodePredictResponse('row', outputs);
+  const labels = topLabels(outputs[config.output!]!, config);
+  return encodePredictResponse('row', outputs, (writer) => writeLabels(writer, labels, outputs[config.output!]!.dtype));
 }
 
 function singleImage(body: Buffer, limits: ImageLimits): ImagePart {
@@ -182,8 +191,13 @@ function batchTensor(images: DecodedImage[], config: ImageModelConfig): Tensor {
   return batch;
 }
 
-/** Appends `"labels": [[{"label", "score"}, ...], ...]` to the predictions body, in its 4-space style. */
-function withLabels(predictions: Buffer, scores: Tensor, config: ImageModelConfig): Buffer {
+interface ScoredLabel {
+  readonly label: string;
+  readonly score: number;
+}
+
+/** Per image the top-k labels of the labelled output, highest score first, NaN last, ties in label order. */
+function topLabels(scores: Tensor, config: ImageModelConfig): ScoredLabel[][] {
   const labels = config.labels!;
   const { shape, data, dtype } = scores;
   if (shape.length !== 2 || shape[1] !== labels.length) {
@@ -192,14 +206,12 @@ function withLabels(predictions: Buffer, scores: Tensor, config: ImageModelConfi
   if (dtype === 'string' || dtype === 'bool') {
     throw new TfServeError('FAILED_PRECONDITION', `tfserve.json: output "${config.output}" is ${dtype}, not scores`);
   }
-  const format = dtype === 'float32' ? formatFloat32 : dtype === 'float64' ? formatFloat64 : (v: number) => String(v);
   const values = data as ArrayLike<number | bigint>;
   const columns = labels.length;
-  const rows: string[] = [];
   const order = Array.from({ length: columns }, (_, i) => i);
+  const rows: ScoredLabel[][] = [];
   for (let row = 0; row < shape[0]!; row++) {
     const score = (i: number): number => Number(values[row * columns + i]!);
-    // Highest first, NaN last, ties in label order.
     const top = [...order]
       .sort((a, b) => {
         const x = score(a);
@@ -208,16 +220,33 @@ function withLabels(predictions: Buffer, scores: Tensor, config: ImageModelConfi
         return y - x || a - b;
       })
       .slice(0, config.topK);
-    rows.push(`        [${top.map((i) => `{"label": ${JSON.stringify(labels[i])}, "score": ${format(score(i))}}`).join(', ')}]`);
+    rows.push(top.map((i) => ({ label: labels[i]!, score: score(i) })));
   }
-  // The predictions body ends with "\n}": continue the object before its closing brace.
-  const end = predictions.lastIndexOf('}');
-  const tail = `,\n    "labels": [\n${rows.join(',\n')}\n    ]\n}`;
-  return Buffer.concat([predictions.subarray(0, trimmedEnd(predictions, end)), Buffer.from(tail, 'utf8')]);
+  return rows;
 }
 
-function trimmedEnd(buffer: Buffer, end: number): number {
-  let i = end;
-  while (i > 0 && (buffer[i - 1] === 0x0a || buffer[i - 1] === 0x20)) i--;
-  return i;
+/** `"labels": [[{"label", "score"}, ...], ...]`: one line per image, scores in the predictions' float text. */
+function writeLabels(writer: PrettyWriter, rows: readonly ScoredLabel[][], dtype: DType): void {
+  writer.key('labels');
+  writer.startArray();
+  for (const row of rows) {
+    // Each row starts on a line of its own (unlike TF Serving's predictions rows) and stays on it.
+    writer.startArray();
+    writer.singleLine = true;
+    writer.singleLineObjects = true;
+    for (const { label, score } of row) {
+      writer.startObject();
+      writer.key('label');
+      writer.string(label);
+      writer.key('score');
+      if (dtype === 'float64') writer.float64(score);
+      else if (dtype === 'float32') writer.float32(score);
+      else writer.raw(String(score));
+      writer.endObject();
+    }
+    writer.endArray();
+    writer.singleLine = false;
+    writer.singleLineObjects = false;
+  }
+  writer.endArray();
 }

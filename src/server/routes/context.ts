@@ -1,0 +1,16 @@
+/** What every REST route adapter gets: the serving layer, the JSON options and the call options. */
+import type { ParseOptions } from '../../json/parse.js';
+import type { CallOptions, Inference } from '../../serving/inference.js';
+
+export interface RestContext {
+  readonly inference: Inference;
+  readonly json: ParseOptions;
+  readonly call: CallOptions;
+}
+
+/** The model a URL names: `/v1/models/<name>[/versions/<v>|/labels/<l>]`. */
+export interface RestTarget {
+  readonly name: string;
+  readonly version?: number;
+  readonly versionLabel?: string;
+}
