@@ -13,23 +13,18 @@
  * check. Verified against glibc printf/strtof/strtod on millions of values.
  */
 
+import { F64, F64_WORDS, HALF_ULP64, HIGH_WORD, POW10, PRODUCT, twoProduct } from './numerics.js';
+
 /** The longest text either writer produces ("-2.2250738585072014e-308" is 24 bytes). */
 export const MAX_FLOAT_TEXT = 32;
 
-// 1e0..1e22 are exact doubles: products and quotients with them are correctly rounded.
-const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
 const LOG10_2 = 0.30102999566398120;
-const SPLITTER = 134217729; // 2^27 + 1, Dekker's split of a double into two 26-bit halves
 
 const f32 = new Float32Array(1);
 const f32Bits = new Uint32Array(f32.buffer);
-const f64 = new Float64Array(1);
-const f64Words = new Uint32Array(f64.buffer);
-const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
-// Half an ulp for each biased exponent of a normal float32 / float64.
+// Half an ulp for each biased exponent of a normal float32.
 const HALF_ULP32 = new Float64Array(256).map((_, e) => 2 ** (e - 151));
-const HALF_ULP64 = new Float64Array(2048).map((_, e) => 2 ** (e - 1076));
 
 // Significant digits (ASCII) of the value being written, and the results of the digit generators.
 const DIGITS = new Uint8Array(24);
@@ -190,24 +185,24 @@ function setRounded(n: number, exponent: number, precision: number): void {
 }
 
 function writePositiveFloat64(out: Uint8Array, pos: number, x: number): number {
-  f64[0] = x;
-  const high = f64Words[HIGH_WORD]!;
+  F64[0] = x;
+  const high = F64_WORDS[HIGH_WORD]!;
   const biased = high >>> 20;
   let exponent = Math.floor((biased - 1023) * LOG10_2);
   if (biased !== 0 && exponent >= -6 && exponent <= 16) {
     // x * 10^m as an exact double-double hi + lo, scaled into [1e16, 1e17): 17 digits.
     let m = 16 - exponent;
-    twoProduct(x, m);
-    if (productHigh > 1e17 || (productHigh === 1e17 && productLow >= 0)) {
+    twoProduct(x, POW10[m]!);
+    if (PRODUCT[0]! > 1e17 || (PRODUCT[0]! === 1e17 && PRODUCT[1]! >= 0)) {
       exponent++;
       m--;
-      if (m >= 0) twoProduct(x, m);
+      if (m >= 0) twoProduct(x, POW10[m]!);
     }
     if (m >= 0) {
-      const hi = productHigh; // an even integer: hi >= 1e16 > 2^53
-      const lo = productLow; // |lo| <= 8
+      const hi = PRODUCT[0]!; // an even integer: hi >= 1e16 > 2^53
+      const lo = PRODUCT[1]!; // |lo| <= 8
       const halfAbove = HALF_ULP64[biased]! * POW10[m]!;
-      const halfBelow = (high & 0xfffff) === 0 && f64Words[1 - HIGH_WORD] === 0 && biased > 1 ? halfAbove / 2 : halfAbove;
+      const halfBelow = (high & 0xfffff) === 0 && F64_WORDS[1 - HIGH_WORD] === 0 && biased > 1 ? halfAbove / 2 : halfAbove;
       // Six digits: hi + lo = q6 * 1e11 + remainder + lo.
       let q6 = Math.floor(hi / 1e11);
       let remainder = hi - q6 * 1e11;
@@ -266,23 +261,6 @@ function writePositiveFloat64(out: Uint8Array, pos: number, x: number): number {
   exponent = precisionDigits(x, 17);
   stripDigits();
   return layout(out, pos, exponent, 17);
-}
-
-let productHigh = 0;
-let productLow = 0;
-
-/** Dekker's exact product x * 10^m = productHigh + productLow (x in [1e-6, 1e18), m <= 22). */
-function twoProduct(x: number, m: number): void {
-  const b = POW10[m]!;
-  const p = x * b;
-  let t = SPLITTER * x;
-  const xh = t - (t - x);
-  const xl = x - xh;
-  t = SPLITTER * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  productHigh = p;
-  productLow = xh * bh - p + xh * bl + xl * bh + xl * bl;
 }
 
 /** DIGITS := the decimal digits of n (exactly `precision` <= 9 of them) without trailing zeros. */
@@ -445,10 +423,10 @@ function decimalToFloat32(exponent: number): number {
 
 /** Sign of digits * 10^exponent - x, computed exactly, for a finite double x > 0. */
 function compareDecimal(digits: string, exponent: number, x: number): number {
-  f64[0] = x;
-  const high = f64Words[HIGH_WORD]!;
+  F64[0] = x;
+  const high = F64_WORDS[HIGH_WORD]!;
   const biased = high >>> 20;
-  let mantissa = (BigInt(high & 0xfffff) << 32n) | BigInt(f64Words[1 - HIGH_WORD]!);
+  let mantissa = (BigInt(high & 0xfffff) << 32n) | BigInt(F64_WORDS[1 - HIGH_WORD]!);
   if (biased !== 0) mantissa |= 1n << 52n;
   const binaryExponent = (biased === 0 ? 1 : biased) - 1075;
   let left = BigInt(digits);

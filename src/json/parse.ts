@@ -15,6 +15,7 @@
  */
 import { TfServeError } from '../model/errors.js';
 import { formatFloat32, formatFloat64 } from './float-format.js';
+import { F64, F64_WORDS, HALF_ULP64, HIGH_WORD, POW10, PRODUCT, twoProduct } from './numerics.js';
 
 export type JsonValue = JsonNull | JsonBoolean | JsonNumber | JsonString | JsonArray | JsonNumbers | JsonObject;
 
@@ -167,7 +168,6 @@ const SCANNER_MAX_MISSES = 8;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT64_MAGNITUDE = 2n ** 63n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
 
 const SIMPLE_ESCAPES = new Int16Array(256).fill(-1);
 SIMPLE_ESCAPES[QUOTE] = QUOTE;
@@ -819,8 +819,8 @@ class JsonParser {
  */
 function longDecimal(high: number, low: number, lowDigits: number, k: number): number {
   twoProduct(high, POW10[lowDigits]!);
-  const p = productHigh;
-  const pe = productLow;
+  const p = PRODUCT[0]!;
+  const pe = PRODUCT[1]!;
   // M = p + pe + low exactly; every part is an integer, so the small ones add exactly.
   const s1 = p + low;
   const e1 = low - (s1 - p);
@@ -830,40 +830,18 @@ function longDecimal(high: number, low: number, lowDigits: number, k: number): n
   const divisor = POW10[k]!;
   const q1 = mh / divisor;
   twoProduct(q1, divisor);
-  const residual = mh - productHigh - productLow + ml;
+  const residual = mh - PRODUCT[0]! - PRODUCT[1]! + ml;
   const q2 = residual / divisor;
   const result = q1 + q2;
   const offset = q1 - result + q2;
-  f64[0] = result;
-  const word = f64Words[HIGH_WORD]!;
+  F64[0] = result;
+  const word = F64_WORDS[HIGH_WORD]!;
   let halfUlp = HALF_ULP64[word >>> 20]!;
   // Just below a power of two the doubles are twice as dense.
-  if (offset < 0 && (word & 0xfffff) === 0 && f64Words[1 - HIGH_WORD] === 0) halfUlp /= 2;
+  if (offset < 0 && (word & 0xfffff) === 0 && F64_WORDS[1 - HIGH_WORD] === 0) halfUlp /= 2;
   const margin = offset < 0 ? halfUlp + offset : halfUlp - offset;
   return margin > halfUlp * 2 ** -40 ? result : NaN;
 }
-
-const SPLITTER = 134217729; // 2^27 + 1
-let productHigh = 0;
-let productLow = 0;
-
-/** Dekker's exact product a * b = productHigh + productLow. */
-function twoProduct(a: number, b: number): void {
-  const p = a * b;
-  let t = SPLITTER * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLITTER * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  productHigh = p;
-  productLow = ah * bh - p + ah * bl + al * bh + al * bl;
-}
-
-const f64 = new Float64Array(1);
-const f64Words = new Uint32Array(f64.buffer);
-const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const HALF_ULP64 = new Float64Array(2048).map((_, e) => 2 ** (Math.max(e, 1) - 1076));
 
 function sameBlock(blockShape: readonly number[], count: number, childBlock: readonly number[] | null): boolean {
   if (blockShape[0] !== count) return false;
