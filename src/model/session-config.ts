@@ -13,7 +13,8 @@ import { ConfigProto, RunOptions } from '../proto/messages.js';
  *   the other.
  * - 'pool': TensorFlow's inter-op thread pool, so independent branches run in parallel. Choose it
  *   for wide graphs (many parallel towers) on machines with cores to spare.
- * A run with a timeout always uses the pool: TensorFlow enforces timeout_in_ms only there.
+ * TensorFlow enforces timeout_in_ms only on its pool, so in 'caller' mode tfserve keeps a run's
+ * deadline itself (SavedModel's #runWithDeadline) until a run of the model overruns one.
  */
 export type InterOpExecution = 'caller' | 'pool';
 export const DEFAULT_INTER_OP_EXECUTION: InterOpExecution = 'caller';

@@ -153,6 +153,24 @@ suite('SavedModel behaviour', () => {
     });
   });
 
+  test('a deadline tfserve keeps: the caller hears at once, the run ends on its thread; then TensorFlow enforces them', async () => {
+    const own = await loadSavedModel(modelPath('tf2_module'));
+    try {
+      // x = 2 runs about a second: the first overrun is answered at the deadline, its run goes on.
+      const slow = () => own.predict({ x: { dtype: 'float32', shape: [], data: [2] } }, { signature: 'slow', timeoutMs: 50 });
+      await assert.rejects(slow(), { name: 'TfServeError', code: 'DEADLINE_EXCEEDED', message: 'Timed out waiting for notification' });
+      assert.equal(own.activeRuns, 1, 'the overrun run still holds its thread');
+      while (own.activeRuns > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Now TensorFlow's pool keeps the deadline and cancels the run: nothing is left running.
+      await assert.rejects(slow(), { name: 'TfServeError', code: 'DEADLINE_EXCEEDED', message: 'Timed out waiting for notification' });
+      assert.equal(own.activeRuns, 0);
+      const out = await own.predict({ x: { dtype: 'float32', shape: [], data: [0] } }, { signature: 'slow', timeoutMs: 5000 });
+      assert.equal(out['y']!.data.length, 1);
+    } finally {
+      await own.dispose();
+    }
+  });
+
   test('EXPECTED FAILURE - a TensorFlow runtime error rejects with its code and message, and the model keeps working', async () => {
     await assert.rejects(model.predict({ x: { dtype: 'float32', shape: [], data: [-1] } }, { signature: 'fail' }), (err: Error & { code?: string }) => {
       assert.equal(err.name, 'TfServeError');
