@@ -21,6 +21,7 @@ const TESTS = [
   'test/serving/model-config.test.js',
   'test/serving/version-policy.test.js',
   'test/serving/source.test.js',
+  'test/serving/metrics.test.js',
   'test/json/parse.test.js',
   'test/json/predict-codec.test.js',
   'test/json/float-format.test.js',
