@@ -6,7 +6,6 @@
       "target_name": "tfserve",
       "sources": [
         "native/addon.cc",
-        "native/addon_data.cc",
         "native/json_numbers.cc",
         "native/load_worker.cc",
         "native/run_pool.cc",

@@ -5,10 +5,8 @@
 #include <napi.h>
 
 #include <memory>
-#include <vector>
 
 #include "run_pool.h"
-#include "tensor.h"
 
 namespace tfserve {
 
@@ -19,13 +17,6 @@ class AddonData {
   Napi::FunctionReference saved_model_constructor;
   // Delivers this environment's finished runs back to its JS thread.
   std::shared_ptr<RunChannel> runs;
-
-  // Pins whose memory TensorFlow still held when their run settled; released once it lets go.
-  void KeepUntilReleased(std::unique_ptr<JsPins> pins);
-  void ReleaseSettledPins();
-
- private:
-  std::vector<std::unique_ptr<JsPins>> late_pins_;
 };
 
 }  // namespace tfserve

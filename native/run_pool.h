@@ -19,7 +19,7 @@
 // its channel until Finish() or Abandon() has run on the JS thread; then the channel deletes it.
 // A channel lives as long as its environment. At environment teardown its cleanup hook refuses new
 // runs, waits for the ones executing (as teardown waits for libuv's pool) and abandons the
-// undelivered ones: their TF tensors and JS references are freed and no JS runs. The pool never
+// undelivered ones: their TF tensors are freed and no JS runs. The pool never
 // signals the thread-safe function after its finalizer has run (both under the channel's mutex).
 // At process exit an atexit handler waits for executing tasks before TensorFlow's static
 // destructors run, as libuv joins its own pool.

@@ -1,6 +1,5 @@
 #include "run_worker.h"
 
-#include "addon_data.h"
 #include "saved_model.h"
 #include "tf_ptr.h"
 
@@ -8,14 +7,13 @@ namespace tfserve {
 
 RunJob::RunJob(napi_deferred deferred, SavedModelWrap* model, TF_Session* session,
                std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches,
-               std::vector<bool> copy_fetches, std::unique_ptr<JsPins> pins, std::string run_options)
+               std::vector<bool> copy_fetches, std::string run_options)
     : deferred_(deferred),
       model_(model),
       session_(session),
       inputs_(std::move(inputs)),
       fetches_(std::move(fetches)),
       copy_fetches_(std::move(copy_fetches)),
-      pins_(std::move(pins)),
       run_options_(std::move(run_options)) {}
 
 RunJob::~RunJob() {
@@ -30,7 +28,7 @@ void RunJob::Execute() {
   feeds.reserve(inputs_.size());
   feed_tensors.reserve(inputs_.size());
   for (PreparedInput& input : inputs_) {
-    TF_Tensor* tensor = BuildTensor(&input, pins_.get(), &error_);
+    TF_Tensor* tensor = BuildTensor(&input, &error_);
     if (tensor == nullptr) break;
     feeds.push_back(input.output);
     feed_tensors.push_back(tensor);
@@ -45,7 +43,7 @@ void RunJob::Execute() {
                   status.get());
     error_ = FromStatus(status.get());
   }
-  // Deleting the feeds lets TensorFlow release zero-copy inputs, unless an output still aliases one.
+  // Deleting the feeds releases allocTensor blocks, unless an output still aliases one.
   for (TF_Tensor* tensor : feed_tensors) TF_DeleteTensor(tensor);
   if (error_.ok()) {
     for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -54,8 +52,7 @@ void RunJob::Execute() {
         error_ = {TF_INTERNAL, "TF_SessionRun returned no tensor for an output"};
         break;
       }
-      bool reference = copy_fetches_[i] && TF_TensorType(tensor) != TF_STRING;
-      tensor = reference ? CopyTensor(tensor) : DetachFromPins(tensor, *pins_);
+      if (copy_fetches_[i] && TF_TensorType(tensor) != TF_STRING) tensor = CopyTensor(tensor);
     }
   }
 }
@@ -79,7 +76,6 @@ void RunJob::Finish(Napi::Env env) {
     ok = false;
     outcome = error.Value();
   }
-  ReleasePins(env);
   model_->RunSettled(env);
   // Settling fails only if the environment is going away, when nothing can observe it.
   if (ok) {
@@ -89,19 +85,6 @@ void RunJob::Finish(Napi::Env env) {
   }
 }
 
-void RunJob::Abandon(Napi::Env env) {
-  ReleasePins(env);
-  model_->RunEnded();
-}
-
-void RunJob::ReleasePins(Napi::Env env) {
-  AddonData* data = AddonData::From(env);
-  if (pins_->held_by_tf.load() == 0) {
-    pins_.reset();
-  } else {
-    data->KeepUntilReleased(std::move(pins_));
-  }
-  data->ReleaseSettledPins();
-}
+void RunJob::Abandon(Napi::Env) { model_->RunEnded(); }
 
 }  // namespace tfserve

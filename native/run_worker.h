@@ -1,7 +1,7 @@
 // RunJob: one TF_SessionRun, executed on a RunPool thread (run_pool.h).
 //
-// Owns the prepared inputs (and the pins that keep their JS memory alive), the resolved outputs and
-// the serialized RunOptions. Execute() touches no JS; Finish() settles the promise exactly once and
+// Owns the prepared inputs (which hold no JS memory), the resolved outputs and the serialized
+// RunOptions. Execute() touches no JS; Finish() settles the promise exactly once and
 // tells the model that the run is over; Abandon() (environment teardown) frees the same things
 // without calling into JS. The model counts the job in its active runs from submission, which
 // keeps the model object alive and its session open until the job is finished or abandoned.
@@ -25,7 +25,7 @@ class RunJob : public RunTask {
  public:
   RunJob(napi_deferred deferred, SavedModelWrap* model, TF_Session* session,
          std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches,
-         std::vector<bool> copy_fetches, std::unique_ptr<JsPins> pins, std::string run_options);
+         std::vector<bool> copy_fetches, std::string run_options);
   ~RunJob() override;
 
   void Execute() override;
@@ -33,8 +33,6 @@ class RunJob : public RunTask {
   void Abandon(Napi::Env env) override;
 
  private:
-  void ReleasePins(Napi::Env env);
-
   napi_deferred deferred_;  // settled in Finish(); left unsettled (the env is going) in Abandon()
   SavedModelWrap* model_;
   TF_Session* session_;
@@ -42,7 +40,6 @@ class RunJob : public RunTask {
   std::vector<TF_Output> fetches_;
   // Outputs read from TF1 reference variables alias the variable, which later runs mutate in place.
   std::vector<bool> copy_fetches_;
-  std::unique_ptr<JsPins> pins_;
   std::string run_options_;
   std::vector<TF_Tensor*> outputs_;
   TfError error_;

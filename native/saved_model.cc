@@ -128,7 +128,6 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
     return reject(InvalidArgument("run(feeds, fetches[, runOptions]) expects two arrays"));
   }
   try {
-    auto pins = std::make_unique<JsPins>();
     std::vector<PreparedInput> inputs;
     std::unordered_set<std::string> fed;
     Napi::Array feeds = info[0].As<Napi::Array>();
@@ -155,7 +154,7 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
         return reject(InvalidArgument("input '" + name + "' expects " + DtypeName(expected) + " but got " +
                                       DtypeName(dtype)));
       }
-      error = PrepareInput(dtype, feed.Get(2u), feed.Get(3u), "input '" + name + "'", pins.get(), &input);
+      error = PrepareInput(dtype, feed.Get(2u), feed.Get(3u), "input '" + name + "'", &input);
       if (!error.ok()) return reject(error);
       inputs.push_back(std::move(input));
     }
@@ -193,7 +192,7 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
 
     std::unique_ptr<RunTask> job =
         std::make_unique<RunJob>(deferred, this, session_, std::move(inputs), std::move(fetches),
-                                 std::move(copy_fetches), std::move(pins), std::move(run_options));
+                                 std::move(copy_fetches), std::move(run_options));
     // Counted before Submit(): the job may finish on a pool thread at once, but it is settled only
     // on this thread, later.
     RunStarted();

@@ -1,5 +1,6 @@
 #include "tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -89,8 +90,11 @@ AlignedBlock* AcquireBlock(const uint8_t* data, size_t bytes) {
   if (it == g_blocks.begin()) return nullptr;
   AlignedBlock* block = std::prev(it)->second;
   if (data + bytes > block->data + block->bytes) return nullptr;
-  if (block->refs.load() <= 0) return nullptr;
-  block->refs.fetch_add(1);
+  // Never revive a block whose last reference is being dropped on another thread.
+  int refs = block->refs.load();
+  do {
+    if (refs <= 0) return nullptr;
+  } while (!block->refs.compare_exchange_weak(refs, refs + 1));
   return block;
 }
 
@@ -106,10 +110,6 @@ void ReleaseBlock(AlignedBlock* block) {
 
 void ReleaseBlockDeallocator(void*, size_t, void* arg) {
   ReleaseBlock(static_cast<AlignedBlock*>(arg));
-}
-
-void ReleasePinDeallocator(void*, size_t, void* arg) {
-  static_cast<JsPins*>(arg)->held_by_tf.fetch_sub(1);
 }
 
 bool IsAligned(const void* p) {
@@ -151,16 +151,13 @@ PreparedInput::PreparedInput(PreparedInput&& other) noexcept
       dtype(other.dtype),
       dims(std::move(other.dims)),
       element_count(other.element_count),
-      data(other.data),
-      byte_length(other.byte_length),
-      block(other.block),
-      pinned_zero_copy(other.pinned_zero_copy),
+      tensor(other.tensor),
       strings(std::move(other.strings)) {
-  other.block = nullptr;
+  other.tensor = nullptr;
 }
 
 PreparedInput::~PreparedInput() {
-  if (block != nullptr) ReleaseBlock(block);
+  if (tensor != nullptr) TF_DeleteTensor(tensor);
 }
 
 namespace {
@@ -225,7 +222,7 @@ TfError ReadStrings(Napi::Value data, const std::string& what, PreparedInput* ou
 }  // namespace
 
 TfError PrepareInput(TF_DataType dtype, Napi::Value shape, Napi::Value data,
-                     const std::string& what, JsPins* pins, PreparedInput* out) {
+                     const std::string& what, PreparedInput* out) {
   int64_t element_size = ElementSize(dtype);
   if (element_size < 0) return {TF_UNIMPLEMENTED, what + ": " + DtypeName(dtype) + " is not supported"};
   out->dtype = dtype;
@@ -234,63 +231,68 @@ TfError PrepareInput(TF_DataType dtype, Napi::Value shape, Napi::Value data,
   if (dtype == TF_STRING) return ReadStrings(data, what, out);
 
   if (!data.IsTypedArray()) return InvalidArgument(what + ": data must be a TypedArray");
-  Napi::TypedArray array = data.As<Napi::TypedArray>();
-  size_t expected = static_cast<size_t>(out->element_count) * static_cast<size_t>(element_size);
   if (out->element_count > 0 &&
       static_cast<size_t>(out->element_count) > std::numeric_limits<size_t>::max() / element_size) {
     return InvalidArgument(what + ": shape has too many elements");
   }
-  if (array.ByteLength() != expected) {
+  size_t expected = static_cast<size_t>(out->element_count) * static_cast<size_t>(element_size);
+  size_t byte_length = data.As<Napi::TypedArray>().ByteLength();  // 0 once detached
+  if (byte_length != expected) {
     return InvalidArgument(what + ": shape needs " + std::to_string(expected) + " bytes but data has " +
-                           std::to_string(array.ByteLength()));
+                           std::to_string(byte_length));
   }
-  out->byte_length = expected;
-  if (expected == 0) return {};
-  Napi::ArrayBuffer buffer = array.ArrayBuffer();
-  out->data = static_cast<const uint8_t*>(buffer.Data()) + array.ByteOffset();
-  if (IsAligned(out->data)) out->block = AcquireBlock(out->data, expected);
-  if (out->block == nullptr) {
-    // JS memory must stay alive until the worker has either wrapped it (zero-copy) or copied it.
-    pins->refs.push_back(Napi::Persistent(data));
-    out->pinned_zero_copy = IsAligned(out->data);
-    if (out->pinned_zero_copy) pins->zero_copy_ranges.push_back({out->data, out->data + expected});
+  // The typed array's own data pointer: unlike its ArrayBuffer's, it exists over a SharedArrayBuffer.
+  void* bytes = nullptr;
+  if (expected > 0 && napi_get_typedarray_info(data.Env(), data, nullptr, nullptr, &bytes, nullptr, nullptr) != napi_ok) {
+    return InvalidArgument(what + ": data could not be read");
+  }
+  const int64_t* dims = out->dims.data();
+  int rank = static_cast<int>(out->dims.size());
+  const auto* source = static_cast<const uint8_t*>(bytes);
+  AlignedBlock* block = expected > 0 && IsAligned(source) ? AcquireBlock(source, expected) : nullptr;
+  if (block != nullptr) {
+    out->tensor = TF_NewTensor(dtype, dims, rank, const_cast<uint8_t*>(source), expected,
+                               ReleaseBlockDeallocator, block);
+    if (out->tensor == nullptr) ReleaseBlock(block);
+  } else {
+    // Any other JS memory is copied now, on the JS thread, because nothing else keeps it valid: a
+    // reference keeps the ArrayBuffer object alive but not its memory, which a transfer
+    // (structuredClone, postMessage to a worker that then writes or drops it) detaches and a
+    // resize() shrinks while the run is queued. Copying here also gives predict() the data as it
+    // was when it was called. The work is what it was: TensorFlow copied all but the rare
+    // 64-byte-aligned JS buffers anyway, on the run thread. The event loop now spends that memcpy,
+    // about 0.22 ms more per 4 MB input; a tiny input costs the same, as no reference is made
+    // (bench/tfserve_predict.mjs, TFSERVE_BENCH_INPUT=js). allocTensor() is the zero-copy path.
+    out->tensor = TF_AllocateTensor(dtype, dims, rank, expected);
+    if (out->tensor != nullptr && expected > 0) {
+      std::memcpy(TF_TensorData(out->tensor), source, expected);
+      g_input_copies.fetch_add(1);
+    }
+  }
+  if (out->tensor == nullptr) {
+    return {TF_RESOURCE_EXHAUSTED, what + ": could not allocate a tensor of " + std::to_string(expected) + " bytes"};
   }
   return {};
 }
 
-TF_Tensor* BuildTensor(PreparedInput* input, JsPins* pins, TfError* error) {
-  const int64_t* dims = input->dims.data();
-  int rank = static_cast<int>(input->dims.size());
-  TF_Tensor* tensor = nullptr;
-  if (input->dtype == TF_STRING) {
-    size_t count = static_cast<size_t>(input->element_count);
-    tensor = TF_AllocateTensor(TF_STRING, dims, rank, count * sizeof(TF_TString));
-    if (tensor != nullptr) {
-      auto* items = static_cast<TF_TString*>(TF_TensorData(tensor));
-      for (size_t i = 0; i < count; ++i) {
-        TF_StringInit(&items[i]);
-        TF_StringCopy(&items[i], input->strings[i].data(), input->strings[i].size());
-      }
-    }
-  } else if (input->byte_length == 0) {
-    tensor = TF_AllocateTensor(input->dtype, dims, rank, 0);
-  } else if (input->block != nullptr) {
-    AlignedBlock* block = input->block;
-    input->block = nullptr;  // the tensor's deallocator owns this reference now
-    tensor = TF_NewTensor(input->dtype, dims, rank, const_cast<uint8_t*>(input->data), input->byte_length,
-                          ReleaseBlockDeallocator, block);
-  } else if (input->pinned_zero_copy) {
-    pins->held_by_tf.fetch_add(1);
-    tensor = TF_NewTensor(input->dtype, dims, rank, const_cast<uint8_t*>(input->data), input->byte_length,
-                          ReleasePinDeallocator, pins);
-  } else {
-    tensor = TF_AllocateTensor(input->dtype, dims, rank, input->byte_length);
-    if (tensor != nullptr) {
-      std::memcpy(TF_TensorData(tensor), input->data, input->byte_length);
-      g_input_copies.fetch_add(1);
-    }
+TF_Tensor* BuildTensor(PreparedInput* input, TfError* error) {
+  if (input->dtype != TF_STRING) {
+    TF_Tensor* tensor = input->tensor;
+    input->tensor = nullptr;
+    return tensor;
   }
-  if (tensor == nullptr) *error = {TF_RESOURCE_EXHAUSTED, "could not create an input tensor"};
+  size_t count = static_cast<size_t>(input->element_count);
+  TF_Tensor* tensor = TF_AllocateTensor(TF_STRING, input->dims.data(), static_cast<int>(input->dims.size()),
+                                        count * sizeof(TF_TString));
+  if (tensor == nullptr) {
+    *error = {TF_RESOURCE_EXHAUSTED, "could not create an input tensor"};
+    return nullptr;
+  }
+  auto* items = static_cast<TF_TString*>(TF_TensorData(tensor));
+  for (size_t i = 0; i < count; ++i) {
+    TF_StringInit(&items[i]);
+    TF_StringCopy(&items[i], input->strings[i].data(), input->strings[i].size());
+  }
   return tensor;
 }
 
@@ -304,16 +306,6 @@ TF_Tensor* CopyTensor(TF_Tensor* tensor) {
   if (bytes > 0) std::memcpy(TF_TensorData(copy), TF_TensorData(tensor), bytes);
   TF_DeleteTensor(tensor);
   return copy;
-}
-
-TF_Tensor* DetachFromPins(TF_Tensor* tensor, const JsPins& pins) {
-  auto* data = static_cast<const uint8_t*>(TF_TensorData(tensor));
-  size_t bytes = TF_TensorByteSize(tensor);
-  if (data == nullptr || bytes == 0 || TF_TensorType(tensor) == TF_STRING) return tensor;
-  for (const auto& range : pins.zero_copy_ranges) {
-    if (data < range.end && data + bytes > range.begin) return CopyTensor(tensor);
-  }
-  return tensor;
 }
 
 // ---- Outputs -------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 // Tensor memory between JavaScript and TensorFlow.
 //
 // Inputs are prepared on the JS thread (every JS read happens there, with full validation) into a
-// PreparedInput that holds no JS values, then turned into TF_Tensors on a worker thread:
-//  - memory from AllocAligned (a refcounted 64-byte-aligned block) is wrapped without a copy;
-//  - other JS memory that happens to be 64-byte aligned is wrapped without a copy while a
-//    reference pins its ArrayBuffer (JsPins) until TensorFlow releases it;
-//  - anything else is copied once, on the worker thread, into TensorFlow's allocation.
+// PreparedInput that holds no JS values, then handed to a worker thread:
+//  - memory from AllocAligned (a refcounted 64-byte-aligned block) is wrapped without a copy: each
+//    tensor holds a reference to its block, so the memory outlives every JS array over it;
+//  - any other numeric JS memory is copied once, on the JS thread, into a TensorFlow allocation;
+//  - strings are copied on the JS thread and become a TF_STRING tensor on the worker thread.
 // Outputs come back as external ArrayBuffers over TensorFlow's own buffers, freed by the finalizer.
 // TensorFlow may run a deallocator on any thread, later than TF_DeleteTensor of the input (an
 // Identity output aliases its input), so deallocators touch only atomics and free(), never JS.
@@ -13,7 +13,6 @@
 
 #include <napi.h>
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,29 +27,12 @@ int64_t ElementSize(TF_DataType dtype);
 // The name src/dtypes.ts uses ("float32"), or "dtype <n>" for one the binding does not accept.
 std::string DtypeName(TF_DataType dtype);
 
-struct AlignedBlock;
-
-// Pins JS-owned input memory that TensorFlow wraps without a copy. `refs` is touched on the JS
-// thread only; `held_by_tf` counts tensors TensorFlow has not released yet.
-struct JsPins {
-  std::vector<Napi::Reference<Napi::Value>> refs;
-  std::atomic<int> held_by_tf{0};
-  struct Range {
-    const uint8_t* begin;
-    const uint8_t* end;
-  };
-  std::vector<Range> zero_copy_ranges;
-};
-
 struct PreparedInput {
   TF_Output output{};
   TF_DataType dtype = TF_FLOAT;
   std::vector<int64_t> dims;
   int64_t element_count = 0;
-  const uint8_t* data = nullptr;
-  size_t byte_length = 0;
-  AlignedBlock* block = nullptr;  // one reference held while set
-  bool pinned_zero_copy = false;
+  TF_Tensor* tensor = nullptr;  // numeric inputs, owned until BuildTensor hands it over
   std::vector<std::string> strings;
 
   PreparedInput() = default;
@@ -60,20 +42,17 @@ struct PreparedInput {
   ~PreparedInput();
 };
 
-// Validates one feed's dtype, shape and data on the JS thread. On failure returns a TfError
-// naming `what` (for example "input 'x:0'") and leaves `out` partially filled but safe to destroy.
+// Validates one feed's dtype, shape and data on the JS thread and, for a numeric feed, makes its
+// TF_Tensor. On failure returns a TfError naming `what` (for example "input 'x:0'") and leaves `out`
+// partially filled but safe to destroy.
 TfError PrepareInput(TF_DataType dtype, Napi::Value shape, Napi::Value data, const std::string& what,
-                     JsPins* pins, PreparedInput* out);
+                     PreparedInput* out);
 
 // Worker thread: the TF_Tensor for a prepared input (owned by the caller), or null with `error`.
-TF_Tensor* BuildTensor(PreparedInput* input, JsPins* pins, TfError* error);
+TF_Tensor* BuildTensor(PreparedInput* input, TfError* error);
 
 // Worker thread: a TF-owned copy of a numeric tensor, deleting the original (kept if allocation fails).
 TF_Tensor* CopyTensor(TF_Tensor* tensor);
-
-// Worker thread: if `tensor` shares memory with a pinned JS input, replaces it with a copy so that
-// the output can outlive the pin.
-TF_Tensor* DetachFromPins(TF_Tensor* tensor, const JsPins& pins);
 
 // JS thread: [dtype, shape, data] for an output; takes ownership of `tensor`.
 Napi::Value OutputToJs(Napi::Env env, TF_Tensor* tensor);

@@ -31,6 +31,7 @@ const TESTS = [
   'test/image/preprocess.test.js',
   'test/native/saved-model.test.js',
   'test/native/binding.test.js',
+  'test/native/input-lifetime.test.js',
   'test/native/json-numbers.test.js',
   'test/native/memory.test.js',
   'test/serving/manager.test.js',
