@@ -114,15 +114,18 @@ Napi::Value LoadSavedModel(const Napi::CallbackInfo& info) {
     return reject("loadSavedModel(exportDir, tags[, configProto]) expects a string and an array");
   }
   std::string export_dir = info[0].As<Napi::String>().Utf8Value();
-  if (export_dir.empty() || export_dir.find('\0') != std::string::npos) {
-    return reject("exportDir must be a non-empty path");
-  }
+  // Both go to TensorFlow as C strings, which a NUL would cut short ("serve\0x" would load "serve").
+  if (export_dir.empty()) return reject("exportDir must be a non-empty path");
+  if (export_dir.find('\0') != std::string::npos) return reject("exportDir must not contain a NUL byte");
   std::vector<std::string> tags;
   Napi::Array tag_values = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < tag_values.Length(); ++i) {
     Napi::Value tag = tag_values.Get(i);
     if (!tag.IsString()) return reject("tags[" + std::to_string(i) + "] must be a string");
     tags.push_back(tag.As<Napi::String>().Utf8Value());
+    if (tags.back().find('\0') != std::string::npos) {
+      return reject("tags[" + std::to_string(i) + "] must not contain a NUL byte");
+    }
   }
   std::string config;
   if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {

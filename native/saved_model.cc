@@ -90,6 +90,10 @@ TfError SavedModelWrap::Resolve(const std::string& name, TF_Output* output) {
     *output = cached->second;
     return {};
   }
+  // TF_GraphOperationByName takes a C string, which would end the name at a NUL: "x\0:0" would feed x:0.
+  if (name.find('\0') != std::string::npos) {
+    return InvalidArgument("tensor name '" + EscapeNul(name) + "' contains a NUL byte");
+  }
   // Signature tensor names are "<operation>:<index>"; TF1 exports may omit ":0".
   std::string op_name = name;
   int index = 0;

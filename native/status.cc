@@ -42,4 +42,16 @@ Napi::Error MakeError(Napi::Env env, const TfError& error) {
   return MakeError(env, error.code, error.message);
 }
 
+std::string EscapeNul(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    if (c == '\0') {
+      escaped += "\\0";
+    } else {
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
 }  // namespace tfserve

@@ -28,4 +28,7 @@ TfError FromStatus(const TF_Status* status);
 Napi::Error MakeError(Napi::Env env, const TfError& error);
 Napi::Error MakeError(Napi::Env env, TF_Code code, const std::string& message);
 
+// `text` with each NUL byte written as \0, to quote a rejected name in a message.
+std::string EscapeNul(const std::string& text);
+
 }  // namespace tfserve

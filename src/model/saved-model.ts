@@ -99,6 +99,7 @@ export class SavedModel {
     if (typeof exportDir !== 'string' || exportDir.length === 0) {
       throw invalidArgument(`Expected path string for exportDir but received ${String(exportDir)}`);
     }
+    if (exportDir.includes('\0')) throw invalidArgument('Expected path string without NUL bytes for exportDir');
     if (typeof options !== 'object' || options === null) throw invalidArgument('Expected object for options');
     const tags = options.tags ?? [...DEFAULT_TAGS];
     if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) {

@@ -89,6 +89,26 @@ suite('native binding validation', () => {
     assert.equal(binding().allocAligned(0).byteLength, 0);
   });
 
+  test('BAD CALL - a NUL byte in a feed or fetch name rejects with INVALID_ARGUMENT instead of cutting the name short', async () => {
+    const nul = { code: 'INVALID_ARGUMENT', message: /contains a NUL byte/ };
+    await assert.rejects(model.run([['serving_default_x\0:0', FLOAT, [1, 3], new Float32Array(3)]], [fetch]), nul);
+    await assert.rejects(model.run([['serving_default_x\0junk:0', FLOAT, [1, 3], new Float32Array(3)]], [fetch]), nul);
+    const [op, index] = fetch.split(':');
+    await assert.rejects(model.run([good()], [`${op}\0:${index}`]), nul);
+    await assert.rejects(model.run([good()], [`${op}\0junk:${index}`]), { ...nul, message: /'.*\\0junk:\d+' contains a NUL byte/ });
+  });
+
+  test('BAD CALL - a NUL byte in the export dir or a tag rejects with INVALID_ARGUMENT', async () => {
+    await assert.rejects(binding().loadSavedModel(`${modelPath('tf2_module')}\0junk`, ['serve']), {
+      code: 'INVALID_ARGUMENT',
+      message: 'exportDir must not contain a NUL byte',
+    });
+    await assert.rejects(binding().loadSavedModel(modelPath('tf2_module'), ['serve\0junk']), {
+      code: 'INVALID_ARGUMENT',
+      message: 'tags[0] must not contain a NUL byte',
+    });
+  });
+
   test('a closed session refuses runs', async () => {
     const loaded = await binding().loadSavedModel(modelPath('tf2_module'), ['serve']);
     await loaded.model.close();

@@ -272,6 +272,19 @@ suite('SavedModel lifecycle', () => {
     await assert.rejects(loadSavedModel('' as never), { code: 'INVALID_ARGUMENT' });
   });
 
+  test('BAD CALL - a NUL byte in the export dir or a tag rejects with INVALID_ARGUMENT', async () => {
+    await assert.rejects(loadSavedModel(`${modelPath('tf2_module')}\0junk`), {
+      name: 'TfServeError',
+      code: 'INVALID_ARGUMENT',
+      message: 'Expected path string without NUL bytes for exportDir',
+    });
+    await assert.rejects(loadSavedModel(modelPath('tf2_module'), { tags: ['serve\0junk'] }), {
+      name: 'TfServeError',
+      code: 'INVALID_ARGUMENT',
+      message: 'tags[0] must not contain a NUL byte',
+    });
+  });
+
   test('session config is applied', async () => {
     const model = await loadSavedModel(modelPath('tf2_module'), { config: { intraOpThreads: 1, interOpThreads: 1 } });
     const out = await model.predict({ x: { dtype: 'float32', shape: [1, 3], data: [0, 0, 0] } });
