@@ -39,6 +39,7 @@ const TESTS = [
   'test/cli/flags.test.js',
   'test/cli/main.test.js',
   'test/e2e/emotion.test.js',
+  'test/deploy/manifests.test.js',
 ];
 
 const files = TESTS.map((file) => path.join(root, 'dist-test', file));
