@@ -40,6 +40,8 @@ const TESTS = [
   'test/cli/main.test.js',
   'test/e2e/emotion.test.js',
   'test/deploy/manifests.test.js',
+  'test/deploy/dockerfile.test.js',
+  'test/deploy/entrypoint.test.js',
 ];
 
 const files = TESTS.map((file) => path.join(root, 'dist-test', file));
