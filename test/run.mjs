@@ -16,6 +16,7 @@ const TESTS = [
   'test/model/tensor.test.js',
   'test/unit/libtensorflow.test.js',
   'test/unit/build-files.test.js',
+  'test/unit/package.test.js',
   'test/proto/text-format.test.js',
   'test/serving/model-config.test.js',
   'test/serving/version-policy.test.js',
