@@ -16,6 +16,7 @@ const TESTS = [
   'test/model/tensor.test.js',
   'test/unit/libtensorflow.test.js',
   'test/unit/build-files.test.js',
+  'test/unit/package.test.js',
   'test/proto/text-format.test.js',
   'test/proto/tfrecord.test.js',
   'test/serving/model-config.test.js',
@@ -42,6 +43,9 @@ const TESTS = [
   'test/cli/flags.test.js',
   'test/cli/main.test.js',
   'test/e2e/emotion.test.js',
+  'test/deploy/manifests.test.js',
+  'test/deploy/dockerfile.test.js',
+  'test/deploy/entrypoint.test.js',
 ];
 
 const files = TESTS.map((file) => path.join(root, 'dist-test', file));
