@@ -17,6 +17,7 @@ const TESTS = [
   'test/unit/libtensorflow.test.js',
   'test/unit/build-files.test.js',
   'test/proto/text-format.test.js',
+  'test/proto/tensor-proto.test.js',
   'test/serving/model-config.test.js',
   'test/serving/version-policy.test.js',
   'test/serving/source.test.js',
