@@ -137,8 +137,8 @@ export function readPredictRequest(bytes: Uint8Array): PredictRequestParts {
 /** PredictRequest -> { modelSpec, inputs: Tensors by alias, outputFilter }. */
 export function decodePredictRequest(bytes: Uint8Array): PredictCall {
   const parts = readPredictRequest(bytes);
-  const inputs: Record<string, Tensor> = {};
-  for (const [alias, proto] of Object.entries(parts.inputs)) inputs[alias] = tensorFromProto(proto, alias);
+  // fromEntries defines own properties, so even an alias "__proto__" stays an input.
+  const inputs = Object.fromEntries(Object.entries(parts.inputs).map(([alias, proto]) => [alias, tensorFromProto(proto, alias)]));
   return { modelSpec: parts.modelSpec, inputs, outputFilter: parts.outputFilter };
 }
 
@@ -188,8 +188,7 @@ export function decodePredictResponse(bytes: Uint8Array): { modelSpec: ModelSpec
     } else if (tag === ((2 << 3) | LEN)) specParts.push(reader.bytes());
     else reader.skip(tag & 7);
   }
-  const outputs: Record<string, Tensor> = {};
-  for (const [alias, proto] of Object.entries(protos)) outputs[alias] = tensorFromProto(proto, alias);
+  const outputs = Object.fromEntries(Object.entries(protos).map(([alias, proto]) => [alias, tensorFromProto(proto, alias)]));
   return { modelSpec: decodeModelSpec(specParts), outputs };
 }
 

@@ -58,6 +58,14 @@ suite('serving-codec', () => {
     assert.throws(() => decodePredictRequest(withBad), { code: 'INVALID_ARGUMENT', message: 'tensor parsing error: x' });
   });
 
+  test('an input named __proto__ is an input like any other', () => {
+    const tensor: Tensor = { dtype: 'int32', shape: [1], data: new Int32Array([5]) };
+    const inputs = Object.defineProperty({}, '__proto__', { value: tensor, enumerable: true }) as Record<string, Tensor>;
+    const decoded = decodePredictRequest(encodePredictRequest({ inputs })).inputs;
+    assert.deepEqual(Object.keys(decoded), ['__proto__']);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(decoded, '__proto__')!.value.data, new Int32Array([5]));
+  });
+
   test('a repeated input key keeps the last entry, as a protobuf map does', () => {
     const first = encodePredictRequest({ inputs: { x: { dtype: 'int32', shape: [1], data: new Int32Array([1]) } } });
     const second = encodePredictRequest({ inputs: { x: { dtype: 'int32', shape: [1], data: new Int32Array([2]) } } });
