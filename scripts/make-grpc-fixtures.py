@@ -61,8 +61,9 @@ expected = {}
 
 
 def write(name, message):
+    # Deterministic: map entries sorted by key, so that a rerun writes the same bytes.
     with open(os.path.join(OUT, name + ".bin"), "wb") as f:
-        f.write(message.SerializeToString())
+        f.write(message.SerializeToString(deterministic=True))
 
 
 def shape_proto(dims):
@@ -331,10 +332,10 @@ def examples_fixtures():
     request.input.example_list_with_context.examples.extend(examples)
     request.input.example_list_with_context.context.CopyFrom(context)
     write("classification_request", request)
-    ctx = context.SerializeToString()
+    ctx = context.SerializeToString(deterministic=True)
     expected["classification_request"] = {
         "model_spec": {"name": "tf1", "signature_name": "classify_x_to_y"},
-        "examples": [b64(ctx + ex.SerializeToString()) for ex in examples],
+        "examples": [b64(ctx + ex.SerializeToString(deterministic=True)) for ex in examples],
     }
     response = classification_pb2.ClassificationResponse(model_spec=model_spec("tf1", 1, signature="classify_x_to_y"))
     for scores in ([("a", 0.25), ("b", 0.75)], [("a", 1.0), ("b", 0.0)]):
@@ -348,7 +349,7 @@ def examples_fixtures():
     write("regression_request", request)
     expected["regression_request"] = {
         "model_spec": {"name": "tf1", "version": 1, "signature_name": ""},
-        "examples": [b64(ex.SerializeToString()) for ex in examples],
+        "examples": [b64(ex.SerializeToString(deterministic=True)) for ex in examples],
     }
     response = regression_pb2.RegressionResponse(model_spec=model_spec("tf1", 1, signature="serving_default"))
     for value in (2.5, -1.0, 0.0):
@@ -365,7 +366,7 @@ def examples_fixtures():
             {"model_spec": {"name": "tf1", "signature_name": "classify_x_to_y"}, "method_name": "tensorflow/serving/classify"},
             {"model_spec": {"name": "tf1", "signature_name": "regress_x_to_y"}, "method_name": "tensorflow/serving/regress"},
         ],
-        "examples": [b64(ex.SerializeToString()) for ex in examples],
+        "examples": [b64(ex.SerializeToString(deterministic=True)) for ex in examples],
     }
     response = inference_pb2.MultiInferenceResponse()
     first = response.results.add(model_spec=model_spec("tf1", 1, signature="classify_x_to_y"))
@@ -388,7 +389,7 @@ def metadata_fixtures():
     for key in sorted(saved.meta_graphs[0].signature_def):
         signature_map.signature_def[key].CopyFrom(saved.meta_graphs[0].signature_def[key])
     response = get_model_metadata_pb2.GetModelMetadataResponse(model_spec=model_spec("tf1", 1))
-    response.metadata["signature_def"].Pack(signature_map)
+    response.metadata["signature_def"].Pack(signature_map, deterministic=True)
     write("get_model_metadata_response", response)
     expected["get_model_metadata_response"] = {"type_url": response.metadata["signature_def"].type_url}
 
@@ -469,9 +470,8 @@ def kserve_fixtures():
         sequence_end=False, priority=3, timeout=None, parameters={"scale": 0.5, "tag": "t", "on": True})
     write("kserve_model_infer_request", request)
     response = triton_pb2.ModelInferResponse(model_name="half_plus_two", model_version="1", id="r1")
-    out = response.outputs.add(name="y", datatype="FP32", shape=[1, 3])
+    response.outputs.add(name="y", datatype="FP32", shape=[1, 3])
     response.raw_output_contents.append(np.array([[2.75, 1, 3.5]], np.float32).tobytes())
-    del out
     write("kserve_model_infer_response", response)
     metadata = triton_pb2.ModelMetadataResponse(name="half_plus_two", versions=["1"], platform="tensorflow_savedmodel")
     metadata.inputs.add(name="x", datatype="FP32", shape=[-1, 3])
