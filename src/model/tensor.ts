@@ -31,7 +31,8 @@ export interface TensorInput {
   readonly data: ArrayBufferView | readonly unknown[];
 }
 
-const MAX_RANK = 32;
+/** The most dimensions a tensor may have (the addon enforces the same limit). */
+export const MAX_RANK = 32;
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
