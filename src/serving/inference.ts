@@ -68,11 +68,13 @@ export interface PredictResponse {
   readonly outputs: Record<string, Tensor>;
 }
 
-/** tensorflow.serving.Input: Examples, optionally merged onto a shared context Example. */
-export interface ExamplesInput {
-  readonly examples: readonly Example[];
-  readonly context?: Example;
-}
+/**
+ * tensorflow.serving.Input: Examples, optionally merged onto a shared context Example; or, from a
+ * transport that reads them off the wire (gRPC), already serialized (each one context + example).
+ */
+export type ExamplesInput =
+  | { readonly examples: readonly Example[]; readonly context?: Example }
+  | { readonly serialized: readonly Uint8Array[] };
 
 export interface ClassificationRequest {
   readonly modelSpec?: ModelSpec;
@@ -227,7 +229,7 @@ async function runAndRelease(
 
 /** The serialized Examples as the one DT_STRING [N] tensor a classify/regress signature takes. */
 function examplesTensor(input: ExamplesInput): { tensor: TensorInput; count: number } {
-  const examples = serializeExamples(input);
+  const examples = 'serialized' in input ? [...input.serialized] : serializeExamples(input);
   if (examples.length === 0) throw invalid('Input is empty.');
   return { tensor: { dtype: 'string', shape: [examples.length], data: examples }, count: examples.length };
 }
