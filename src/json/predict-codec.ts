@@ -13,7 +13,7 @@
  * string tensors are arrays of byte views that may share memory with the request body), and the
  * response straight into one Buffer: no intermediate nested JS arrays either way.
  */
-import { type DType, DTYPES, isDType, tfTypeName } from '../model/dtypes.js';
+import { type DType, DTYPES, isDType, type NumericDType, type NumericTypedArray, tfTypeName } from '../model/dtypes.js';
 import { TfServeError } from '../model/errors.js';
 import type { SignatureInfo, TensorInfo } from '../model/signature.js';
 import type { Tensor, TensorInput } from '../model/tensor.js';
@@ -95,7 +95,26 @@ export function parsePredictBody(body: Uint8Array | string, options: ParseOption
  * (row format: batch = number of instances) or `inputs` (columnar: shapes as sent), converting to
  * each input's dtype. UNIMPLEMENTED for dtypes JSON cannot carry (half, bfloat16, uint16, complex…).
  */
-export function decodePredictInputs(body: PredictBody, signature: SignatureInfo): Record<string, TensorInput> {
+/**
+ * Where a decoded numeric tensor's memory comes from. The server passes native 64-byte-aligned
+ * memory (allocTensor), which TensorFlow uses without a copy; the default is a plain typed array.
+ */
+export type TensorAllocator = (dtype: NumericDType, length: number) => NumericTypedArray;
+
+export interface DecodeOptions {
+  readonly allocate?: TensorAllocator;
+}
+
+const plainAllocator: TensorAllocator = (dtype, length) => new DTYPES[dtype].array!(length);
+
+/** What every sink of one request shares: the body size (no valid tensor is bigger) and the allocator. */
+interface SinkContext {
+  readonly byteLength: number;
+  readonly allocate: TensorAllocator;
+}
+
+export function decodePredictInputs(body: PredictBody, signature: SignatureInfo, options: DecodeOptions = {}): Record<string, TensorInput> {
+  const context: SinkContext = { byteLength: body.byteLength, allocate: options.allocate ?? plainAllocator };
   const names = Object.keys(signature.inputs).sort();
   if (names.length === 0) {
     throw invalid(`Failed to get input map for signature: ${body.signatureName ? body.signatureName : 'DEFAULT'}`);
@@ -114,9 +133,9 @@ export function decodePredictInputs(body: PredictBody, signature: SignatureInfo)
       throw invalid(`JSON Value: ${dumpJson(document)} Expecting 'instances' to be an list/array`);
     }
     if (arrayLength(instances) === 0) throw invalid(`JSON Value: ${dumpJson(document)} No values in 'instances' array`);
-    result = decodeRows(instances, names, signature, body.byteLength);
+    result = decodeRows(instances, names, signature, context);
   } else if (inputs !== undefined) {
-    result = decodeColumns(inputs, names, signature, body.byteLength);
+    result = decodeColumns(inputs, names, signature, context);
   } else {
     throw invalid("Missing 'inputs' or 'instances' key");
   }
@@ -206,15 +225,14 @@ class TensorSink {
   /** Index (within the last block) of the element that failed, for row-format error positions. */
   failedIndex = -1;
 
-  constructor(info: TensorInfo, length: number, byteLength: number) {
+  constructor(info: TensorInfo, length: number, context: SinkContext) {
     this.dtype = isDType(info.dtype) ? info.dtype : null;
     this.#conversion = this.dtype === null ? 'none' : CONVERSIONS[this.dtype];
     this.#typeName = tfTypeName(info.tfType);
     this.#data = null;
     // Unsupported dtypes get memory too: with no leaves at all TF Serving accepts them (shape [0]).
-    if (this.dtype !== null && length <= byteLength) {
-      const array = DTYPES[this.dtype].array;
-      this.#data = array === null ? new Array<Uint8Array>(length) : new array(length);
+    if (this.dtype !== null && length <= context.byteLength) {
+      this.#data = this.dtype === 'string' ? new Array<Uint8Array>(length) : context.allocate(this.dtype, length);
     }
   }
 
@@ -445,11 +463,11 @@ function decodeColumns(
   payload: JsonValue,
   names: readonly string[],
   signature: SignatureInfo,
-  byteLength: number,
+  context: SinkContext,
 ): Record<string, TensorInput> {
   const build = (value: JsonValue, info: TensorInfo): TensorInput => {
     const shape = inferShape(value);
-    const sink = new TensorSink(info, elementCount(shape), byteLength);
+    const sink = new TensorSink(info, elementCount(shape), context);
     fillTensor(value, shape, sink, 0);
     return tensorInput(sink, shape, value);
   };
@@ -482,7 +500,7 @@ function decodeRows(
   instances: JsonArray | JsonNumbers,
   names: readonly string[],
   signature: SignatureInfo,
-  byteLength: number,
+  context: SinkContext,
 ): Record<string, TensorInput> {
   const count = arrayLength(instances);
   if (instances.kind === 'numbers') {
@@ -490,7 +508,7 @@ function decodeRows(
     if (names.length > 1) throw plainListError();
     const info = signature.inputs[names[0]!]!;
     const shape = [...instances.shape];
-    const sink = new TensorSink(info, instances.values.length, byteLength);
+    const sink = new TensorSink(info, instances.values.length, context);
     try {
       sink.putBlock(0, instances);
     } catch (error) {
@@ -513,7 +531,7 @@ function decodeRows(
     const shape = inferShape(value);
     const size = elementCount(shape);
     if (input.sink === null) {
-      input.sink = new TensorSink(input.info, count * size, byteLength);
+      input.sink = new TensorSink(input.info, count * size, context);
       input.rowShape = shape;
       input.rowSize = size;
     }
@@ -521,7 +539,8 @@ function decodeRows(
       fillTensor(value, shape, input.sink, row * size);
     } else {
       // TF Serving converts the item before comparing sizes, so its conversion errors come first.
-      fillTensor(value, shape, new TensorSink(input.info, size, byteLength), 0);
+      // Only checked, then dropped: plain memory.
+      fillTensor(value, shape, new TensorSink(input.info, size, { ...context, allocate: plainAllocator }), 0);
       throw invalid(`Expecting tensor size: ${input.rowSize} but got: ${size}`);
     }
     if (!sameShape(shape, input.rowShape)) {

@@ -15,6 +15,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 
 import { invalidArgument } from '../model/errors.js';
 import { binding } from '../model/native.js';
+import { allocTensor } from '../model/tensor.js';
 import type { Inference } from '../serving/inference.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { registerErrorHandler } from './plugins/errors.js';
@@ -122,8 +123,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const context: RestContext = {
     inference,
-    // Big numeric arrays in request bodies are read by native code; the server needs the addon anyway.
-    json: { numberScanner: binding().scanDenseNumbers },
+    // Big numeric arrays in request bodies are read by native code, and tensors are decoded into
+    // aligned native memory that TensorFlow uses as it is: the server needs the addon anyway.
+    json: { numberScanner: binding().scanDenseNumbers, allocate: (dtype, length) => allocTensor(dtype, [length]).data },
     call: { timeoutMs: restTimeoutMs > 0 ? restTimeoutMs : undefined },
   };
 

@@ -693,6 +693,24 @@ suite('own models', () => {
     });
   }
 
+  test('JSON numbers are decoded into aligned native memory: no input is copied on its way to TensorFlow', async () => {
+    const { binding } = await import('../../src/model/native.js');
+    const big = Array.from({ length: 3000 }, (_, i) => i % 97);
+    const bodies: [string, string][] = [
+      ...['float32', 'float64', 'int32', 'int64', 'uint8', 'bool'].map((dtype): [string, string] => [
+        dtype,
+        JSON.stringify({ signature_name: dtype, inputs: dtype === 'bool' ? big.map((v) => v % 2 === 0) : big }),
+      ]),
+      ['float32 small, columnar', '{"signature_name": "float32", "inputs": [1.5, 2.5]}'],
+      ['mixed, columnar objects', JSON.stringify({ signature_name: 'mixed', inputs: { ids: [1, 2], mask: [true, false], pairs: [[0.5, 1], [2, 3]], text: ['a', 'b'] } })],
+    ];
+    for (const [what, body] of bodies) {
+      const before = binding()._inputCopies();
+      await okLoose(predictUrl('dtypes'), body);
+      assert.equal(binding()._inputCopies(), before, `${what}: no copy between the decoder and TensorFlow`);
+    }
+  });
+
   suite('keras_multi: two named inputs, two named outputs', () => {
     const [first] = readGolden('keras_multi').cases;
 

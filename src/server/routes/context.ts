@@ -1,10 +1,11 @@
 /** What every REST route adapter gets: the serving layer, the JSON options and the call options. */
 import type { ParseOptions } from '../../json/parse.js';
+import type { DecodeOptions } from '../../json/predict-codec.js';
 import type { CallOptions, Inference } from '../../serving/inference.js';
 
 export interface RestContext {
   readonly inference: Inference;
-  readonly json: ParseOptions;
+  readonly json: ParseOptions & DecodeOptions;
   readonly call: CallOptions;
 }
 

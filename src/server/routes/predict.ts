@@ -13,7 +13,7 @@ export async function predictRoute(context: RestContext, target: RestTarget, bod
   const handle = inference.acquire(modelSpec);
   let inputs;
   try {
-    inputs = decodePredictInputs(parsed, inference.restPredictSignature(handle, parsed.signatureName));
+    inputs = decodePredictInputs(parsed, inference.restPredictSignature(handle, parsed.signatureName), context.json);
   } catch (error) {
     handle.release();
     throw error;
