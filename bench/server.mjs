@@ -1,9 +1,10 @@
 // On-demand REST benchmark (never part of npm test): TF Serving's predict API served by tfserve
 // (`bin/tfserve.js`) and by the FastAPI + uvicorn server users write by hand (bench/python_server.py),
 // same SavedModels, same JSON in and out, driven by a closed-loop load generator (wrk where installed)
-// at several concurrencies. A third server, bench/echo_server.mjs (fastify answering without any
-// TensorFlow), gives the tail latency the machine and Node add by themselves. The servers take turns
-// within one run so that all see the same machine.
+// at several concurrencies. A third server, bench/echo_server.mjs (bare fastify answering tfserve's own
+// bytes with no work), is the floor: tfserve's added p50 and its throughput ratio are against it. The
+// servers take turns within one run so that all see the same machine. BENCH_MODELS=tiny (or cnn)
+// runs one model only.
 //
 //   npm run bench:server     # needs npm install; `apt-get install wrk` for the wrk load generator; the
 //                            # FastAPI column needs ~/.cache/tfserve/venv with tensorflow-cpu, fastapi
@@ -31,14 +32,18 @@ function cnnInstances() {
     Array.from({ length: 64 }, () => Array.from({ length: 64 }, () => [pixel(), pixel(), pixel()])));
 }
 
-const MODELS = [
+const ALL_MODELS = [
   { name: 'half_plus_two', label: 'tiny (half_plus_two, 4 floats)', dir: path.join(root, 'models', 'half_plus_two'), body: { instances: [1.0, 2.0, 5.0, 0.5] } },
   { name: 'cnn', label: 'CNN (batch 8, 64x64x3)', dir: path.join(root, 'test', 'fixtures', 'models', 'cnn'), body: { instances: cnnInstances() } },
 ];
 
+const MODELS = ALL_MODELS.filter((m) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(m.name === 'cnn' ? 'cnn' : 'tiny'));
+
 function findPython() {
   const candidates = [process.env.TFSERVE_BENCH_PYTHON, path.join(os.homedir(), '.cache', 'tfserve', 'venv', 'bin', 'python')];
-  return candidates.find((candidate) => candidate && fs.existsSync(candidate)) ?? null;
+  // A venv without FastAPI and uvicorn (say, the one the emotion set-up makes) cannot run the server.
+  return candidates.find((candidate) => candidate && fs.existsSync(candidate)
+    && spawnSync(candidate, ['-c', 'import fastapi, uvicorn, tensorflow'], { stdio: 'ignore' }).status === 0) ?? null;
 }
 
 async function waitUntilServing(port, model, child) {
@@ -159,7 +164,17 @@ fs.writeFileSync(configFile, `model_config_list {\n${MODELS.map((m) => `  config
 const servers = [
   { name: 'tfserve', ...start(process.execPath, [path.join(root, 'bin', 'tfserve.js'), `--rest_api_port=${TFSERVE_PORT}`, `--model_config_file=${configFile}`, '--log_level=warn'], TFSERVE_PORT) },
 ];
-servers.push({ name: 'echo', ...start(process.execPath, [path.join(root, 'bench', 'echo_server.mjs'), String(ECHO_PORT)], ECHO_PORT) });
+// The bare server answers with tfserve's own bytes: ask tfserve for them first.
+for (const model of MODELS) await waitUntilServing(TFSERVE_PORT, model, servers[0].child);
+const answers = {};
+for (const model of MODELS) {
+  const response = await fetch(`http://127.0.0.1:${TFSERVE_PORT}/v1/models/${model.name}:predict`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(model.body) });
+  answers[model.name] = await response.text();
+}
+const answersFile = path.join(configDir, 'answers.json');
+fs.writeFileSync(answersFile, JSON.stringify(answers));
+servers.push({ name: 'bare', ...start(process.execPath, [path.join(root, 'bench', 'echo_server.mjs'), String(ECHO_PORT), answersFile], ECHO_PORT) });
 const python = findPython();
 if (python) {
   const args = [path.join(root, 'bench', 'python_server.py'), String(PYTHON_PORT), ...MODELS.map((m) => `${m.name}=${path.join(m.dir, '1')}`)];
@@ -181,16 +196,21 @@ try {
       }
       const ours = cell.tfserve;
       const theirs = cell.FastAPI;
+      const bare = cell.bare;
       rows.push({
         model: model.label,
         c: connections,
         'tfserve req/s': ours.rps.toFixed(0),
         'tfserve p50/p99 ms': `${ms(ours.p50)} / ${ms(ours.p99)}`,
+        'bare req/s': bare.rps.toFixed(0),
+        'bare p50/p99 ms': `${ms(bare.p50)} / ${ms(bare.p99)}`,
+        'added p50 µs': ((ours.p50 - bare.p50) * 1000).toFixed(0),
+        'req/s ÷ bare': (ours.rps / bare.rps).toFixed(2),
         'FastAPI req/s': theirs ? theirs.rps.toFixed(0) : '-',
         'FastAPI p50/p99 ms': theirs ? `${ms(theirs.p50)} / ${ms(theirs.p99)}` : '-',
-        'throughput ×': !theirs ? '-' : theirs.rps > 0 ? (ours.rps / theirs.rps).toFixed(2) : 'FastAPI answered none',
+        'req/s ÷ FastAPI': !theirs ? '-' : theirs.rps > 0 ? (ours.rps / theirs.rps).toFixed(2) : 'FastAPI answered none',
         'tfserve p99/p50': (ours.p99 / ours.p50).toFixed(2),
-        'echo p99/p50 (no TF)': (cell.echo.p99 / cell.echo.p50).toFixed(2),
+        'bare p99/p50': (bare.p99 / bare.p50).toFixed(2),
         failed: `${ours.failed}${theirs ? ` / ${theirs.failed}` : ''}`,
       });
     }
