@@ -23,6 +23,7 @@ const TESTS = [
   'test/proto/serving-protos.test.js',
   'test/proto/serving-codec.test.js',
   'test/proto/grpc-status.test.js',
+  'test/proto/kserve-codec.test.js',
   'test/serving/model-config.test.js',
   'test/serving/version-policy.test.js',
   'test/serving/source.test.js',
