@@ -31,6 +31,7 @@ const TESTS = [
   'test/json/parse.test.js',
   'test/json/predict-codec.test.js',
   'test/json/examples-codec.test.js',
+  'test/json/v2-codec.test.js',
   'test/serving/examples-signatures.test.js',
   'test/serving/inference.test.js',
   'test/json/float-format.test.js',
