@@ -34,6 +34,8 @@ const TESTS = [
   'test/json/v2-codec.test.js',
   'test/serving/examples-signatures.test.js',
   'test/serving/inference.test.js',
+  'test/serving/server-core.test.js',
+  'test/serving/open-inference.test.js',
   'test/json/float-format.test.js',
   'test/image/preprocess.test.js',
   'test/native/saved-model.test.js',

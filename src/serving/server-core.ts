@@ -100,6 +100,19 @@ export class ServerCore {
     }
   }
 
+  /**
+   * KServe v2 server readiness: every configured model has an AVAILABLE version, so none is still
+   * loading its first version or waiting for its base path to hold one; false once closing.
+   */
+  ready(): boolean {
+    return !this.#closed && this.#configs.every((config) => this.manager.status(config.name).some((s) => s.state === 'AVAILABLE'));
+  }
+
+  /** Whether `name` is in the config served now (it may have no AVAILABLE version yet). */
+  isConfigured(name: string): boolean {
+    return this.#configs.some((config) => config.name === name);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await this.#source.stop();
