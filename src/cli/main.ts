@@ -24,6 +24,7 @@ import { loadSavedModel, type SavedModel } from '../model/saved-model.js';
 import { buildApp } from '../server/app.js';
 import type { SessionConfig } from '../model/session-config.js';
 import { Inference } from '../serving/inference.js';
+import { OpenInference } from '../serving/open-inference.js';
 import { SavedModelServable } from '../serving/servable.js';
 import { ServerCore } from '../serving/server-core.js';
 import {
@@ -278,8 +279,11 @@ async function serve(
     reloader: { reloadConfig: (next) => core.reloadConfig(next) },
   });
 
+  // KServe v2 readiness asks the core: it knows the configured models that have no version yet.
+  const openInference = new OpenInference({ inference, readiness: core });
   const app = await buildApp({
     inference,
+    openInference,
     restTimeoutMs: flags.rest_api_timeout_in_ms,
     cors: flags.rest_api_enable_cors_support,
     bodyLimit: flags.rest_api_body_limit_bytes,

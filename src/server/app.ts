@@ -7,6 +7,7 @@
  * The one exception to "every body is JSON": a :predict whose Content-Type is image/* or
  * multipart/form-data goes to routes/predict-image.ts (tfserve.json preprocessing); every other
  * Content-Type, or none, is parsed as JSON as TF Serving does.
+ * Beside /v1, the KServe v2 / Open Inference Protocol routes answer every /v2 path (routes/v2.ts).
  */
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
@@ -17,6 +18,7 @@ import { invalidArgument } from '../model/errors.js';
 import { binding } from '../model/native.js';
 import { allocTensor } from '../model/tensor.js';
 import type { Inference } from '../serving/inference.js';
+import { OpenInference } from '../serving/open-inference.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
@@ -25,6 +27,7 @@ import type { RestContext, RestTarget } from './routes/context.js';
 import { metadataRoute, statusRoute } from './routes/model-info.js';
 import { predictRoute } from './routes/predict.js';
 import { imageRequestKind, predictImageRoute } from './routes/predict-image.js';
+import { registerV2Routes } from './routes/v2.js';
 
 const gunzip = promisify(gunzipCallback);
 
@@ -40,6 +43,8 @@ export interface AppOptions {
   /** Defaults for image requests (a model's tfserve.json "limits" override them); see image-config.ts. */
   imageLimits?: Partial<ImageLimits>;
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
+  /** The KServe v2 routes' serving layer (/v2/...); default: over `inference`, ready when its manager's models are. */
+  openInference?: OpenInference;
 }
 
 /**
@@ -165,5 +170,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
 
   app.all(`${V1_ROUTE}*`, serve);
+  registerV2Routes(app, options.openInference ?? new OpenInference({ inference }), context);
   return app;
 }

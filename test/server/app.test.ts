@@ -153,8 +153,8 @@ suite('REST transport with TF Serving fixtures', { skip }, () => {
     assert.deepEqual(ok(await post('/V1/Models/default:predict', { instances: [2.0] })), { predictions: [3.0] });
   });
 
-  test('BAD REQUEST - paths outside /v1 get an HTML 404; OPTIONS answers an empty preflight', async () => {
-    const notFound = await get('/v2/models/default');
+  test('BAD REQUEST - paths outside /v1 (and KServe v2\'s /v2) get an HTML 404; OPTIONS answers an empty preflight', async () => {
+    const notFound = await get('/v3/models/default');
     assert.equal(notFound.status, 404);
     assert.match(String(notFound.headers['content-type']), /^text\/html/);
     const preflight = await call('OPTIONS', '/v1/models/default:predict', undefined, { origin: 'http://example.com' });

@@ -1,0 +1,114 @@
+/**
+ * The KServe v2 / Open Inference Protocol REST routes beside TF Serving's /v1 (KSERVE_V2_SPEC.md A.1):
+ *   GET  /v2/health/live, /v2/health/ready         200 empty, or 400 empty when not
+ *   GET  /v2                                        server metadata
+ *   GET  /v2/models/<m>[/versions/<v>]              model metadata (?signature_name= picks the signature)
+ *   GET  /v2/models/<m>[/versions/<v>]/ready        200 empty, or 400 {"error"} saying why not
+ *   POST /v2/models/<m>[/versions/<v>]/infer        JSON or the binary tensor data extension
+ * A thin adapter: paths here, bodies in src/json/v2-codec.ts, semantics in
+ * src/serving/open-inference.ts. Errors go through the server's one error handler ({"error"} with the
+ * status of their code); any other /v2 path is 404 "Not Found", a known path with another method 405
+ * "Method Not Allowed", as Triton answers. Versions are decimal digits, as Triton's routes take them.
+ */
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, inflate as inflateCallback } from 'node:zlib';
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+import { binaryOutputs, decodeInferRequest, encodeInferResponse, encodeModelMetadata, encodeServerMetadata, HEADER_LENGTH } from '../../json/v2-codec.js';
+import { TfServeError } from '../../model/errors.js';
+import { type OpenInference, SIGNATURE_PARAMETER } from '../../serving/open-inference.js';
+import { errorBody } from '../http-status.js';
+import type { RestContext } from './context.js';
+
+const gunzip = promisify(gunzipCallback);
+const inflate = promisify(inflateCallback);
+
+type V2Route =
+  | { readonly kind: 'live' | 'ready' | 'server' }
+  | { readonly kind: 'model' | 'model-ready' | 'infer'; readonly name: string; readonly version?: string };
+
+const VERSION = /^[0-9]+$/;
+
+/** The route a /v2 path names, or null for none. */
+export function parseV2Path(path: string): V2Route | null {
+  if (path === '/v2') return { kind: 'server' };
+  if (path === '/v2/health/live') return { kind: 'live' };
+  if (path === '/v2/health/ready') return { kind: 'ready' };
+  const segments = path.split('/').slice(2);
+  if (segments[0] !== 'models' || segments.length < 2) return null;
+  let name: string;
+  try {
+    name = decodeURIComponent(segments[1]!);
+  } catch {
+    return null;
+  }
+  let rest = segments.slice(2);
+  let version: string | undefined;
+  if (rest[0] === 'versions' && rest.length >= 2) {
+    if (!VERSION.test(rest[1]!)) return null;
+    version = rest[1]!;
+    rest = rest.slice(2);
+  }
+  if (name === '' || rest.length > 1) return null;
+  const kind = rest.length === 0 ? 'model' : rest[0] === 'ready' ? 'model-ready' : rest[0] === 'infer' ? 'infer' : null;
+  if (kind === null) return null;
+  return version === undefined ? { kind, name } : { kind, name, version };
+}
+
+function sendJson(reply: FastifyReply, status: number, body: Buffer | string): FastifyReply {
+  // A Buffer, so that fastify does not append "; charset=utf-8".
+  return reply.code(status).type('application/json').send(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+}
+
+/** The body with its Content-Encoding (gzip or deflate) undone, before the header length applies. */
+async function decodedBody(request: FastifyRequest, limit: number): Promise<Buffer> {
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return body;
+  if (encoding !== 'gzip' && encoding !== 'deflate') throw new TfServeError('UNIMPLEMENTED', `unsupported Content-Encoding: ${encoding}`);
+  try {
+    return await (encoding === 'gzip' ? gunzip : inflate)(body, { maxOutputLength: limit });
+  } catch (error) {
+    throw new TfServeError('INVALID_ARGUMENT', `Unable to ${encoding}-decompress the request body: ${(error as Error).message}`);
+  }
+}
+
+export function registerV2Routes(app: FastifyInstance, v2: OpenInference, context: RestContext): void {
+  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
+
+  async function serve(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const [path, query = ''] = request.url.split('?', 2) as [string, string?];
+    const route = parseV2Path(path);
+    if (route === null) return sendJson(reply, 404, errorBody('Not Found'));
+    if (request.method !== (route.kind === 'infer' ? 'POST' : 'GET')) return sendJson(reply, 405, errorBody('Method Not Allowed'));
+    switch (route.kind) {
+      case 'live':
+        return reply.code(v2.serverLive() ? 200 : 400).send();
+      case 'ready':
+        return reply.code(v2.serverReady() ? 200 : 400).send();
+      case 'server':
+        return sendJson(reply, 200, encodeServerMetadata(v2.serverMetadata()));
+      case 'model-ready': {
+        const { ready, reason } = v2.modelReady(route);
+        return ready ? reply.code(200).send() : sendJson(reply, 400, errorBody(reason));
+      }
+      case 'model': {
+        const signatureName = new URLSearchParams(query).get(SIGNATURE_PARAMETER) || undefined;
+        return sendJson(reply, 200, encodeModelMetadata(v2.modelMetadata(route, signatureName)));
+      }
+      case 'infer': {
+        const body = await decodedBody(request, bodyLimit);
+        const header = request.headers[HEADER_LENGTH];
+        const inferRequest = decodeInferRequest(body, Array.isArray(header) ? header.join(',') : header, route.name, context.json);
+        const response = await v2.infer(route, inferRequest, context.call);
+        const encoded = encodeInferResponse(response, binaryOutputs(inferRequest));
+        if (encoded.headerLength === undefined) return sendJson(reply, 200, encoded.body);
+        return reply.code(200).header('Inference-Header-Content-Length', encoded.headerLength).type('application/octet-stream').send(encoded.body);
+      }
+    }
+  }
+
+  app.all('/v2', serve);
+  app.all('/v2/*', serve);
+}
