@@ -50,6 +50,7 @@ const TESTS = [
   'test/server/predict.test.js',
   'test/server/classify-regress.test.js',
   'test/server/v2.test.js',
+  'test/grpc/inference-service.test.js',
   'test/server/image.test.js',
   'test/client/client.test.js',
   'test/cli/flags.test.js',
