@@ -9,22 +9,29 @@
  *
  * Not checked here: the kubernetes-models schemas leave unknown fields open (the API server's strict
  * field validation would refuse them), so the fields the kit relies on are also read back by name
- * below; KServe's CEL rules (x-kubernetes-validations) and admission webhooks are not run; the v2
- * health endpoints the probes use are only checked to be the right paths (the server does not answer
- * them yet).
+ * below; KServe's CEL rules (x-kubernetes-validations) and admission webhooks are not run. Every
+ * probe's path is asked of tfserve's real REST app, as the CLI builds it: it must succeed (200-399, as
+ * the kubelet counts it) once the models are loaded, and readiness must fail while a configured model
+ * has no version yet, while liveness still succeeds.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { suite, test } from 'node:test';
+import { suite, test, type TestContext } from 'node:test';
 
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 
 import { parseFlags } from '../../src/cli/flags.js';
 import { parseTextProto, type MessageSchema } from '../../src/proto/text-format.js';
-import { REPO_ROOT } from '../helpers.js';
+import { buildApp } from '../../src/server/app.js';
+import { Inference } from '../../src/serving/inference.js';
+import { singleModelConfig } from '../../src/serving/model-config.js';
+import { OpenInference } from '../../src/serving/open-inference.js';
+import { ServerCore } from '../../src/serving/server-core.js';
+import { loadServable, REPO_ROOT } from '../helpers.js';
 
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const METRICS_PATH = '/monitoring/prometheus/metrics';
@@ -412,5 +419,40 @@ suite('deploy/kserve: the runtime is tfserve and the InferenceService uses it', 
     assert.equal(model.runtime, runtime.metadata.name);
     assert.ok((runtime.spec.supportedModelFormats as Json[]).some((f) => f.name === model.modelFormat.name && f.version === model.modelFormat.version));
     assert.ok(runtime.spec.protocolVersions.includes(model.protocolVersion));
+  });
+});
+
+suite('every probe asks an endpoint tfserve serves, and it tells the truth', () => {
+  const deployment = only(KUBERNETES, 'Deployment').spec.template.spec.containers.find((c: Json) => c.name === 'tfserve') as Json;
+  const runtime = only(KSERVE, 'ServingRuntime').spec.containers[0] as Json;
+  const probes: { what: string; path: string; readiness: boolean }[] = [
+    ...['readinessProbe', 'livenessProbe', 'startupProbe'].map((name) => ({ what: `Deployment ${name}`, path: deployment[name].httpGet.path as string, readiness: name === 'readinessProbe' })),
+    { what: 'ServingRuntime readinessProbe', path: runtime.readinessProbe.httpGet.path as string, readiness: true },
+  ];
+  const succeeds = (status: number) => status >= 200 && status < 400; // the kubelet's httpGet rule
+
+  /** tfserve's REST app over a real ServerCore, as the CLI wires it, serving `configs`. */
+  async function server(t: TestContext, configs: ReturnType<typeof singleModelConfig>[]) {
+    const core = new ServerCore(configs, { load: loadServable, pollWaitSeconds: -1, maxLoadRetries: 0, log: { info() {}, warn() {}, error() {} } });
+    await core.start();
+    const inference = new Inference({ manager: core.manager });
+    const app = await buildApp({ inference, openInference: new OpenInference({ inference, readiness: core }) });
+    t.after(async () => {
+      await app.close();
+      await core.close();
+    });
+    return async (url: string) => (await app.inject({ method: 'GET', url })).statusCode;
+  }
+
+  test('with the model loaded every probe succeeds', async (t) => {
+    const get = await server(t, [singleModelConfig('half_plus_two', path.join(REPO_ROOT, 'models', 'half_plus_two'))]);
+    for (const probe of probes) assert.ok(succeeds(await get(probe.path)), `${probe.what}: ${probe.path}`);
+  });
+
+  test('EXPECTED FAILURE - a configured model without a version fails readiness, and only readiness', async (t) => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tfserve-probe-'));
+    t.after(() => fs.rmSync(empty, { recursive: true, force: true }));
+    const get = await server(t, [singleModelConfig('half_plus_two', path.join(REPO_ROOT, 'models', 'half_plus_two')), singleModelConfig('later', empty)]);
+    for (const probe of probes) assert.equal(succeeds(await get(probe.path)), !probe.readiness, `${probe.what}: ${probe.path}`);
   });
 });
