@@ -45,6 +45,7 @@ const TESTS = [
   'test/server/model-info.test.js',
   'test/server/predict.test.js',
   'test/server/classify-regress.test.js',
+  'test/grpc/server.test.js',
   'test/server/image.test.js',
   'test/client/client.test.js',
   'test/cli/flags.test.js',
