@@ -48,6 +48,7 @@ const TESTS = [
   'test/grpc/server.test.js',
   'test/server/image.test.js',
   'test/client/client.test.js',
+  'test/client/grpc-client.test.js',
   'test/cli/flags.test.js',
   'test/cli/main.test.js',
   'test/e2e/emotion.test.js',
