@@ -59,7 +59,14 @@ export interface CallOptions {
    * its handle at once. A run already on a native thread cannot be stopped; it finishes and its
    * result is dropped (the model's close waits for it).
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
+}
+
+/** What a call's cancellation needs of an AbortSignal (which is one); transports may pass a lighter object. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /**
