@@ -84,10 +84,32 @@ for (let i = 0; ; i++) {
   await new Promise((resolve) => setTimeout(resolve, 250));
 }
 
+// CPU time (user + system, all threads) of the server process and of a load generator, so that a
+// cell also tells what one request costs each side: on a 2-core machine the generator's CPU is the
+// server's loss.
+const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+const serverCpuMs = () => {
+  const fields = fs.readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+};
+/** Runs a load generator under /usr/bin/time; its CPU ms come back with its output. */
+function timed(command, args) {
+  const result = spawnSync('/usr/bin/time', ['-f', 'TFSERVE_CPU %U %S', command, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const match = /TFSERVE_CPU ([\d.]+) ([\d.]+)/.exec(result.stderr);
+  return { stdout: result.stdout, cpuMs: match ? (Number(match[1]) + Number(match[2])) * 1000 : NaN };
+}
+function measured(run) {
+  const before = serverCpuMs();
+  const result = run();
+  result.serverUs = ((serverCpuMs() - before) * 1000) / Math.max(1, result.count);
+  result.clientUs = (result.cpuMs * 1000) / Math.max(1, result.count);
+  return result;
+}
+
 const WRK_UNITS = { us: 1e-3, ms: 1, s: 1000 };
 function rest(model, c, duration) {
-  const out = spawnSync('wrk', ['-t1', `-c${c}`, `-d${duration}s`, '--latency', '--timeout', '30s', '-s', path.join(work, `${model.name}.lua`),
-    `http://127.0.0.1:${restPort}/v1/models/${model.name}:predict`], { encoding: 'utf8' }).stdout;
+  const { stdout: out, cpuMs } = timed('wrk', ['-t1', `-c${c}`, `-d${duration}s`, '--latency', '--timeout', '30s', '-s', path.join(work, `${model.name}.lua`),
+    `http://127.0.0.1:${restPort}/v1/models/${model.name}:predict`]);
   const quantile = (q) => {
     const match = out.match(new RegExp(`^\\s+${q}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm'));
     return match ? Number(match[1]) * WRK_UNITS[match[2]] : NaN;
@@ -96,13 +118,12 @@ function rest(model, c, duration) {
   const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
   const errors = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   const failed = non2xx + (errors ? errors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0);
-  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0) * (requests ? (requests - non2xx) / requests : 0), p50: quantile(50), p99: quantile(99), failed };
+  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0) * (requests ? (requests - non2xx) / requests : 0), p50: quantile(50), p99: quantile(99), failed, count: requests, cpuMs };
 }
 
 function grpcLoad(model, c, duration) {
-  const result = spawnSync(GHZ, ['--insecure', '--call', 'tensorflow.serving.PredictionService/Predict', '-B', path.join(work, `${model.name}.bin`),
-    '-c', String(c), '--connections', String(c), '-z', `${duration}s`, '-n', '100000000', '-t', '30s', '-O', 'json', `127.0.0.1:${grpcPort}`],
-  { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const result = timed(GHZ, ['--insecure', '--call', 'tensorflow.serving.PredictionService/Predict', '-B', path.join(work, `${model.name}.bin`),
+    '-c', String(c), '--connections', String(c), '-z', `${duration}s`, '-n', '100000000', '-t', '30s', '-O', 'json', `127.0.0.1:${grpcPort}`]);
   const summary = JSON.parse(result.stdout);
   const at = (q) => (summary.latencyDistribution ?? []).find((d) => d.percentage === q)?.latency / 1e6;
   const ok = summary.statusCodeDistribution?.OK ?? 0;
@@ -110,7 +131,7 @@ function grpcLoad(model, c, duration) {
   // "transport is closing". Those (at most one per worker) are not the server's failures.
   const closing = Object.entries(summary.errorDistribution ?? {}).filter(([text]) => /transport is closing|Canceled/.test(text)).reduce((sum, [, n]) => sum + n, 0);
   const cancelled = Math.min(c, closing);
-  return { rps: summary.rps * (summary.count ? ok / summary.count : 0), p50: at(50), p99: at(99), failed: summary.count - ok - cancelled };
+  return { rps: summary.rps * (summary.count ? ok / summary.count : 0), p50: at(50), p99: at(99), failed: summary.count - ok - cancelled, count: summary.count, cpuMs: result.cpuMs };
 }
 
 /** Sequential in-process predicts of the same tensor, the run's floor without any transport. */
@@ -146,9 +167,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     for (const c of CONCURRENCY) {
       const order = round % 2 === 1 ? ['rest', 'grpc'] : ['grpc', 'rest'];
       for (const transport of order) {
-        const result = transport === 'rest' ? rest(model, c, DURATION_S) : grpcLoad(model, c, DURATION_S);
+        const result = measured(() => (transport === 'rest' ? rest(model, c, DURATION_S) : grpcLoad(model, c, DURATION_S)));
         record(`${model.name}/${c}/${transport}`, result);
-        process.stderr.write(`round ${round} ${model.name} c=${c} ${transport}: ${result.rps.toFixed(0)} req/s p50 ${result.p50?.toFixed(2)} ms p99 ${result.p99?.toFixed(2)} ms failed ${result.failed}\n`);
+        process.stderr.write(`round ${round} ${model.name} c=${c} ${transport}: ${result.rps.toFixed(0)} req/s p50 ${result.p50?.toFixed(2)} ms p99 ${result.p99?.toFixed(2)} ms failed ${result.failed}; CPU per request: server ${result.serverUs.toFixed(0)} us, load generator ${result.clientUs.toFixed(0)} us\n`);
       }
     }
   }
@@ -160,8 +181,8 @@ fs.rmSync(work, { recursive: true, force: true });
 
 const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const lines = [
-  '| model | c | REST req/s | REST p50 / p99 ms | gRPC req/s | gRPC p50 / p99 ms | gRPC / REST throughput | gRPC p50 / in-process predict p50 | failed (REST / gRPC) |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| model | c | REST req/s | REST p50 / p99 ms | gRPC req/s | gRPC p50 / p99 ms | gRPC / REST throughput | gRPC p50 / in-process predict p50 | server CPU µs/req REST / gRPC | load generator CPU µs/req wrk / ghz | failed (REST / gRPC) |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const model of MODELS) {
   const floor = median(samples.get(`${model.name}/inprocess`));
@@ -170,9 +191,10 @@ for (const model of MODELS) {
     const failed = (transport) => samples.get(`${model.name}/${c}/${transport}`).reduce((sum, r) => sum + r.failed, 0);
     lines.push(`| ${model.label} | ${c} | ${fmt(pick('rest', 'rps'))} | ${fmt(pick('rest', 'p50'))} / ${fmt(pick('rest', 'p99'))} | ${fmt(pick('grpc', 'rps'))} | ` +
       `${fmt(pick('grpc', 'p50'))} / ${fmt(pick('grpc', 'p99'))} | ${(pick('grpc', 'rps') / pick('rest', 'rps')).toFixed(2)} | ` +
-      `${c === 1 ? (pick('grpc', 'p50') / floor).toFixed(3) : ''} | ${failed('rest')} / ${failed('grpc')} |`);
+      `${c === 1 ? (pick('grpc', 'p50') / floor).toFixed(3) : ''} | ${fmt(pick('rest', 'serverUs'))} / ${fmt(pick('grpc', 'serverUs'))} | ` +
+      `${fmt(pick('rest', 'clientUs'))} / ${fmt(pick('grpc', 'clientUs'))} | ${failed('rest')} / ${failed('grpc')} |`);
   }
-  lines.push(`| ${model.label} | in-process predict | | p50 ${fmt(floor)} ms | | | | | |`);
+  lines.push(`| ${model.label} | in-process predict | | p50 ${fmt(floor)} ms | | | | | | | |`);
 }
 console.log(lines.join('\n'));
 console.log(`\n(${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${ROUNDS} rounds of ${DURATION_S} s per cell, ghz ${(({ stdout, stderr }) => `${stdout}${stderr}`.trim())(spawnSync(GHZ, ['--version'], { encoding: 'utf8' }))})`);
