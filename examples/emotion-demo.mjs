@@ -13,6 +13,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -42,6 +43,9 @@ function startServer() {
       `--model_name=${MODEL}`,
       `--model_base_path=${path.relative(process.cwd(), emotion.BASE_PATH) || '.'}`,
       '--rest_api_port=0',
+      // gRPC on a socket of its own, so that a server already on :8500 does not stop the demo.
+      '--port=0',
+      `--grpc_socket_path=${path.join(os.tmpdir(), `tfserve-demo-${process.pid}.sock`)}`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { TF_CPP_MIN_LOG_LEVEL: '2', ...process.env } },
   );

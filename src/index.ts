@@ -12,6 +12,8 @@ export {
   type PredictImageOptions,
   type PredictRequest,
   type PredictResponse,
+  type PredictTensorsOptions,
+  type PredictTensorsResponse,
   type RegressResponse,
   TFServingClient,
   TfServingHttpError,

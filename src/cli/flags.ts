@@ -21,18 +21,17 @@ interface FlagSpec {
   quiet?: boolean;
 }
 
-const GRPC = 'the gRPC API is not implemented yet; only REST is served';
 const BATCHING = 'server-side batching is not implemented yet; requests run as they come';
 const WARMUP = 'warmup records are not replayed yet';
 const TFLITE = 'TensorFlow Lite models are not supported; the SavedModel is loaded';
 
 export const FLAGS = {
-  port: { type: 'int', default: 8500, help: 'gRPC port', notYet: GRPC },
-  grpc_socket_path: { type: 'string', default: '', help: 'UNIX socket for the gRPC API', notYet: GRPC, quiet: true },
+  port: { type: 'int', default: 8500, help: 'gRPC port on 0.0.0.0 (0 = none; then --grpc_socket_path is needed)' },
+  grpc_socket_path: { type: 'string', default: '', help: 'also serve gRPC on this UNIX socket' },
   rest_api_port: {
     type: 'int',
     default: 8501,
-    help: 'REST port. TF Serving defaults to 0 (REST off); tfserve only has REST, so it defaults to 8501 as TF Serving\'s Docker image does, and 0 asks the OS for a free port (logged)',
+    help: 'REST port. TF Serving defaults to 0 (REST off); tfserve defaults to 8501 as TF Serving\'s Docker image does, and 0 asks the OS for a free port (logged)',
   },
   rest_api_num_threads: { type: 'int', default: 0, help: 'accepted for compatibility; Node serves HTTP on its event loop' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'TensorFlow run timeout for REST requests (0 = none)' },
@@ -84,13 +83,25 @@ export const FLAGS = {
   enable_model_warmup: { type: 'bool', default: true, help: 'replay assets.extra/tf_serving_warmup_requests', notYet: WARMUP },
   num_request_iterations_for_warmup: { type: 'int', default: 0, help: 'replays per warmup record', notYet: WARMUP, quiet: true },
   monitoring_config_file: { type: 'string', default: '', help: 'MonitoringConfig text file', notYet: 'Prometheus metrics are not exported yet' },
-  ssl_config_file: { type: 'string', default: '', help: 'SSLConfig text file for the gRPC API', notYet: GRPC, quiet: true },
-  use_alts_credentials: { type: 'bool', default: false, help: 'ALTS credentials for the gRPC API', notYet: GRPC, quiet: true },
-  grpc_channel_arguments: { type: 'string', default: '', help: 'k=v,k=v gRPC channel arguments', notYet: GRPC, quiet: true },
-  grpc_max_threads: { type: 'int', default: 0, help: 'gRPC threads (TF Serving: 4 x CPUs)', notYet: GRPC, quiet: true },
-  enable_grpc_healthcheck_service: { type: 'bool', default: false, help: 'grpc.health.v1 service', notYet: GRPC, quiet: true },
-  enable_serialization_as_tensor_content: { type: 'bool', default: false, help: 'gRPC Predict outputs as tensor_content', notYet: GRPC, quiet: true },
-  enable_profiler: { type: 'bool', default: true, help: 'profiler service on the gRPC port', notYet: GRPC, quiet: true },
+  ssl_config_file: { type: 'string', default: '', help: 'SSLConfig text file: TLS (and with client_verify mutual TLS) for the gRPC API' },
+  use_alts_credentials: {
+    type: 'bool',
+    default: false,
+    help: 'ALTS credentials for the gRPC API',
+    notYet: 'ALTS is not supported (grpc-js has no ALTS); gRPC is insecure or uses --ssl_config_file',
+    quiet: true,
+  },
+  grpc_channel_arguments: { type: 'string', default: '', help: 'k=v,k=v gRPC server arguments (those grpc-js knows take effect)' },
+  grpc_max_threads: { type: 'int', default: 0, help: 'accepted for compatibility; grpc-js serves calls on the event loop, runs go to tfserve\'s run threads' },
+  enable_grpc_healthcheck_service: { type: 'bool', default: false, help: 'serve grpc.health.v1.Health ("", ModelService, PredictionService)' },
+  enable_serialization_as_tensor_content: { type: 'bool', default: false, help: 'gRPC Predict outputs as tensor_content instead of typed fields' },
+  enable_profiler: {
+    type: 'bool',
+    default: true,
+    help: 'profiler service on the gRPC port',
+    notYet: 'the TensorFlow profiler service is not served',
+    quiet: true,
+  },
   remove_unused_fields_from_bundle_metagraph: { type: 'bool', default: true, help: 'accepted for compatibility; tfserve keeps only signatures' },
   prefer_tflite_model: { type: 'bool', default: false, help: 'load model.tflite when present', notYet: TFLITE, quiet: true },
   num_tflite_pools: { type: 'int', default: 0, help: 'TensorFlow Lite interpreter pools (TF Serving: CPUs)', notYet: TFLITE, quiet: true },
@@ -231,6 +242,7 @@ function checkRanges(flags: Flags): void {
   const bad = (name: FlagName, expected: string): FlagError =>
     new FlagError(`Invalid value "${String(flags[name])}" for flag --${name}: expected ${expected}`);
   if (flags.rest_api_port < 0 || flags.rest_api_port > 65535) throw bad('rest_api_port', 'a port between 0 and 65535');
+  if (flags.port < 0 || flags.port > 65535) throw bad('port', 'a port between 0 and 65535');
   if (flags.rest_api_body_limit_bytes <= 0) throw bad('rest_api_body_limit_bytes', 'a positive integer');
   if (flags.per_process_gpu_memory_fraction < 0 || flags.per_process_gpu_memory_fraction > 1) {
     throw bad('per_process_gpu_memory_fraction', 'a number between 0 and 1');

@@ -1,15 +1,17 @@
 /**
  * `tfserve`: tensorflow_model_server's command line over the library. Flags -> model configs ->
- * VersionSource (polls base paths) -> ModelManager (loads/unloads) -> fastify app (REST). `run()`
+ * VersionSource (polls base paths) -> ModelManager (loads/unloads) -> Inference -> gRPC server (src/grpc,
+ * on --port and --grpc_socket_path) and fastify app (REST). `run()`
  * returns the exit code and never exits; bin/tfserve.js is the only place that calls process.exit.
  *
  * Exit codes: 0 after a graceful stop (or --help/--version), 2 for a command-line error (printed with
  * the usage), 255 when the server cannot start (TF Serving's `Failed to start server. Error: ...`).
  *
- * Lifecycle, all on the event loop: the port opens only once every configured model's first versions
- * are loaded or have failed (as in TF Serving). The stop signals (SIGINT/SIGTERM by default) are watched
- * from the start; on the first one the server stops accepting connections, lets requests in flight
- * finish, stops polling and unloads every model (unloads wait for the last request holding a version).
+ * Lifecycle, all on the event loop: the ports open only once every configured model's first versions
+ * are loaded or have failed (as in TF Serving), gRPC first. The stop signals (SIGINT/SIGTERM by default)
+ * are watched from the start; on the first one both servers stop accepting connections and let requests
+ * in flight finish (gRPC calls get 10 s, then are cancelled), then polling stops and every model unloads
+ * (unloads wait for the last request holding a version).
  * Our listeners are removed as the first signal arrives, so a second one gets Node's default: exit now.
  */
 import fs from 'node:fs';
@@ -22,6 +24,7 @@ import { TfServeError } from '../model/errors.js';
 import { tensorflowVersion } from '../index.js';
 import { loadSavedModel, type SavedModel } from '../model/saved-model.js';
 import { buildApp } from '../server/app.js';
+import { startGrpc } from './grpc.js';
 import type { SessionConfig } from '../model/session-config.js';
 import { Inference } from '../serving/inference.js';
 import { OpenInference } from '../serving/open-inference.js';
@@ -281,6 +284,15 @@ async function serve(
 
   // KServe v2 readiness asks the core: it knows the configured models that have no version yet.
   const openInference = new OpenInference({ inference, readiness: core });
+
+  let grpc: Awaited<ReturnType<typeof startGrpc>>;
+  try {
+    grpc = await startGrpc(flags, inference, openInference, log);
+  } catch (err) {
+    await core.close();
+    return fail(err);
+  }
+
   const app = await buildApp({
     inference,
     openInference,
@@ -297,15 +309,21 @@ async function serve(
   app.addHook('onSend', async (_request, reply) => {
     if (stopping) reply.header('connection', 'close');
   });
-  let port: number;
-  try {
-    port = await listen(app, flags.rest_api_port);
-  } catch (err) {
-    await app.close();
-    await core.close();
-    return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at localhost:${flags.rest_api_port}: ${messageOf(err)}`));
+  let port = 0;
+  // As TF Serving: a REST port equal to the gRPC port is an error that leaves REST off.
+  const restOn = flags.rest_api_port === 0 || flags.rest_api_port !== flags.port;
+  if (!restOn) {
+    log.error('server_options.http_port cannot be same as grpc_port. Please use a different port for HTTP/REST API. Skipped exporting HTTP/REST API.');
+  } else {
+    try {
+      port = await listen(app, flags.rest_api_port);
+    } catch (err) {
+      await Promise.all([app.close(), grpc.close()]);
+      await core.close();
+      return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at localhost:${flags.rest_api_port}: ${messageOf(err)}`));
+    }
+    log.info(`Exporting HTTP/REST API at:localhost:${port} ...`);
   }
-  log.info(`Exporting HTTP/REST API at:localhost:${port} ...`);
 
   let configTimer: NodeJS.Timeout | undefined;
   if (flags.model_config_file && flags.model_config_file_poll_wait_seconds > 0) {
@@ -343,7 +361,7 @@ async function serve(
   stopping = true;
   clearTimeout(configTimer);
   log.info(`Received ${signal}: finishing requests in flight, then unloading models`);
-  await app.close();
+  await Promise.all([app.close(), grpc.close()]);
   await core.close();
   log.info('Server stopped');
   return 0;

@@ -1,7 +1,9 @@
 /**
  * TFServingClient: a typed client for TensorFlow Serving's REST API (predict in row or columnar form,
  * classify, regress, model status and metadata), for tfserve and for TensorFlow Serving itself. It is
- * plain `fetch` and JSON; nothing native is loaded. Plus `predictImage`, tfserve's extension: the encoded
+ * plain `fetch` and JSON; nothing native is loaded. A `grpc://host:port` (or `grpcs://`, TLS) base URL
+ * speaks TF Serving's gRPC API instead, with the same methods and answers (src/client/grpc-client.ts),
+ * plus `predictTensors` (typed tensors both ways, gRPC only). Plus `predictImage`, tfserve's extension: the encoded
  * image is POSTed to `:predict` as it is (one image as image/jpeg|png|webp, several as multipart/form-data)
  * and the server preprocesses it as the model's tfserve.json says.
  *
@@ -24,14 +26,24 @@ import { STATUS_CODES } from 'node:http';
 import { invalidArgument, TfServeError } from '../model/errors.js';
 import { formatFloat32, formatFloat64 } from '../json/float-format.js';
 import { type JsonNumbers, type JsonValue, parseJson, stringText } from '../json/parse.js';
+import type { Tensor } from '../model/tensor.js';
+import { type GrpcClientOptions, GrpcTransport, type PredictTensorsOptions, type PredictTensorsResponse } from './grpc-client.js';
+
+export type { PredictTensorsOptions, PredictTensorsResponse } from './grpc-client.js';
 
 export interface ClientOptions {
   /** Per-request time limit in ms, connection included; 0 = none. Default 30 s. */
   timeoutMs?: number;
   /** A fetch implementation (default: the global fetch). */
   fetch?: typeof fetch;
-  /** Headers sent with every request (authentication, say). */
+  /** Headers sent with every request (authentication, say); over gRPC, call metadata. */
   headers?: Record<string, string>;
+  /** grpcs:// only: PEM root certificates (default: the system's), and a client key and certificate for mutual TLS. */
+  ca?: Buffer | string;
+  key?: Buffer | string;
+  cert?: Buffer | string;
+  /** grpc:// and grpcs:// only: grpc-js channel options. */
+  channelOptions?: GrpcClientOptions['channelOptions'];
 }
 
 /** Which version answers: the latest available by default, or one version, or a version label. */
@@ -124,10 +136,11 @@ export class TFServingClient {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #headers: Record<string, string>;
+  readonly #grpc: GrpcTransport | undefined;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
-    if (typeof baseUrl !== 'string' || !/^https?:\/\/[^/]/i.test(baseUrl)) {
-      throw invalidArgument(`Expected http(s) URL for baseUrl but received ${JSON.stringify(baseUrl)}`);
+    if (typeof baseUrl !== 'string' || !/^(https?|grpcs?):\/\/[^/]/i.test(baseUrl)) {
+      throw invalidArgument(`Expected http(s):// or grpc(s):// URL for baseUrl but received ${JSON.stringify(baseUrl)}`);
     }
     if (typeof options !== 'object' || options === null) throw invalidArgument('Expected object for options');
     const { timeoutMs = DEFAULT_TIMEOUT_MS, fetch: fetchFn = globalThis.fetch, headers = {} } = options;
@@ -139,17 +152,34 @@ export class TFServingClient {
     this.#timeoutMs = timeoutMs;
     this.#fetch = fetchFn;
     this.#headers = { ...headers };
+    const grpcUrl = /^(grpcs?):\/\/([^/]+)\/*$/i.exec(baseUrl);
+    if (/^grpc/i.test(baseUrl)) {
+      if (grpcUrl === null) throw invalidArgument(`Expected grpc(s)://host:port without a path but received ${JSON.stringify(baseUrl)}`);
+      const { ca, key, cert, channelOptions } = options;
+      this.#grpc = new GrpcTransport(grpcUrl[2]!, grpcUrl[1]!.toLowerCase() === 'grpcs', { timeoutMs, headers: this.#headers, ca, key, cert, channelOptions });
+    }
+  }
+
+  /** Closes the gRPC channel (REST holds none; fetch's connections close themselves). */
+  close(): void {
+    this.#grpc?.close();
+  }
+
+  /**
+   * gRPC only: Predict with typed tensors in (`{ dtype, shape, data: TypedArray }`, strings as Buffers)
+   * and out, the model spec that answered, and TF Serving's output_filter.
+   */
+  async predictTensors(model: string, inputs: Record<string, Tensor>, options?: PredictTensorsOptions): Promise<PredictTensorsResponse> {
+    if (this.#grpc === undefined) throw new TfServeError('UNIMPLEMENTED', 'predictTensors needs a grpc:// or grpcs:// base URL');
+    return this.#grpc.predictTensors(model, inputs, options);
   }
 
   /** POST .../:predict with `instances` (row format) or `inputs` (columnar). */
   async predict(model: string, body: PredictRequest, target?: ModelTarget): Promise<PredictResponse> {
+    if (this.#grpc !== undefined) return this.#grpc.predict(model, checkPredictBody(body), target);
     const url = this.#modelUrl(model, target, ':predict');
-    if (typeof body !== 'object' || body === null) throw invalidArgument('Expected object for body');
+    checkPredictBody(body);
     const hasInstances = body.instances !== undefined;
-    if (hasInstances === (body.inputs !== undefined)) throw invalidArgument('Expected exactly one of body.instances and body.inputs');
-    if (hasInstances && !Array.isArray(body.instances) && !ArrayBuffer.isView(body.instances) && !isTensor(body.instances)) {
-      throw invalidArgument('Expected array, typed array or tensor for body.instances');
-    }
     const request: Record<string, unknown> = {};
     if (body.signatureName !== undefined) request.signature_name = signatureName(body.signatureName);
     if (hasInstances) request.instances = body.instances;
@@ -159,23 +189,27 @@ export class TFServingClient {
 
   /** POST .../:classify: tf.Examples through a classification signature. */
   async classify(model: string, body: ExamplesRequest, target?: ModelTarget): Promise<ClassifyResponse> {
+    if (this.#grpc !== undefined) return this.#grpc.classify(model, body, target);
     const url = this.#modelUrl(model, target, ':classify');
     return (await this.#send('POST', url, examplesBody(body), 'application/json')) as ClassifyResponse;
   }
 
   /** POST .../:regress: tf.Examples through a regression signature. */
   async regress(model: string, body: ExamplesRequest, target?: ModelTarget): Promise<RegressResponse> {
+    if (this.#grpc !== undefined) return this.#grpc.regress(model, body, target);
     const url = this.#modelUrl(model, target, ':regress');
     return (await this.#send('POST', url, examplesBody(body), 'application/json')) as RegressResponse;
   }
 
   /** GET /v1/models/NAME[/versions/N]: the state of each version. */
   async status(model: string, target?: ModelTarget): Promise<ModelStatusResponse> {
+    if (this.#grpc !== undefined) return this.#grpc.status(model, target);
     return (await this.#send('GET', this.#modelUrl(model, target, ''))) as ModelStatusResponse;
   }
 
   /** GET .../metadata: the model spec and every SignatureDef. */
   async metadata(model: string, target?: ModelTarget): Promise<ModelMetadataResponse> {
+    if (this.#grpc !== undefined) return this.#grpc.metadata(model, target);
     return (await this.#send('GET', this.#modelUrl(model, target, '/metadata'))) as ModelMetadataResponse;
   }
 
@@ -185,6 +219,7 @@ export class TFServingClient {
    * answered as one batch. Paths are read from disk here.
    */
   async predictImage(model: string, image: ImageSource | readonly ImageSource[], target?: ModelTarget, options: PredictImageOptions = {}): Promise<PredictResponse> {
+    if (this.#grpc !== undefined) throw new TfServeError('UNIMPLEMENTED', 'predictImage is tfserve\'s REST extension: use an http(s):// base URL');
     const url = this.#modelUrl(model, target, ':predict');
     if (typeof options !== 'object' || options === null) throw invalidArgument('Expected object for options');
     if (options.contentType !== undefined && (typeof options.contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+/.test(options.contentType))) {
@@ -266,6 +301,17 @@ function httpError(status: number, statusText: string, body: Buffer): TfServingH
     // Not JSON (an HTML 404, an empty body): the text itself is the message.
   }
   return new TfServingHttpError(status, error, raw);
+}
+
+function checkPredictBody(body: PredictRequest): PredictRequest {
+  if (typeof body !== 'object' || body === null) throw invalidArgument('Expected object for body');
+  const hasInstances = body.instances !== undefined;
+  if (hasInstances === (body.inputs !== undefined)) throw invalidArgument('Expected exactly one of body.instances and body.inputs');
+  if (hasInstances && !Array.isArray(body.instances) && !ArrayBuffer.isView(body.instances) && !isTensor(body.instances)) {
+    throw invalidArgument('Expected array, typed array or tensor for body.instances');
+  }
+  if (body.signatureName !== undefined) signatureName(body.signatureName);
+  return body;
 }
 
 function signatureName(value: unknown): string {

@@ -15,6 +15,8 @@ import { type StatusCode, TfServeError } from '../model/errors.js';
 import type { SignatureDefJson, SignatureInfo } from '../model/signature.js';
 import type { Tensor, TensorInput } from '../model/tensor.js';
 import { type Example, serializeExamples } from '../proto/example.js';
+import { TensorProto, type TensorProtoMessage } from '../proto/serving-protos.js';
+import { tensorFromProto } from '../proto/tensor-proto.js';
 import {
   CLASSIFY_METHOD,
   type ClassificationResult,
@@ -52,12 +54,32 @@ export interface ServedModelSpec {
 export interface CallOptions {
   /** The session-run deadline in milliseconds; none when undefined. */
   readonly timeoutMs?: number;
+  /**
+   * A cancelled call (a gRPC client that went away): the request rejects with CANCELLED and releases
+   * its handle at once. A run already on a native thread cannot be stopped; it finishes and its
+   * result is dropped (the model's close waits for it).
+   */
+  readonly signal?: CancelSignal;
 }
+
+/** What a call's cancellation needs of an AbortSignal (which is one); transports may pass a lighter object. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * An input as a tensor, or as a function that decodes it: TF Serving parses each input's TensorProto
+ * only once the servable, the signature and the input count have been checked, so a transport that
+ * reads tensors off the wire (gRPC) hands them in undecoded to keep that error order.
+ */
+export type PredictInput = TensorInput | (() => TensorInput);
 
 export interface PredictRequest {
   readonly modelSpec?: ModelSpec;
-  /** Input tensors by signature alias. */
-  readonly inputs: Readonly<Record<string, TensorInput>>;
+  /** Input tensors by signature alias; missing ones are taken from the SignatureDef's defaults. */
+  readonly inputs: Readonly<Record<string, PredictInput>>;
   /** Output aliases to compute; empty or absent means every output of the signature. */
   readonly outputFilter?: readonly string[];
 }
@@ -211,20 +233,73 @@ function asSessionError(error: unknown, feedNames: readonly string[]): unknown {
   );
 }
 
-/** Runs `handle`'s servable and releases the handle once the run settles. */
+/** Runs `handle`'s servable and releases the handle once the run settles, or once the call is cancelled. */
 async function runAndRelease(
   handle: ServableHandle,
   feeds: Record<string, TensorInput>,
   fetches: readonly string[],
   call: CallOptions,
 ): Promise<Tensor[]> {
-  try {
-    return await handle.servable.run({ feeds, fetches, timeoutMs: call.timeoutMs });
-  } catch (error) {
-    throw asSessionError(error, Object.keys(feeds));
-  } finally {
-    handle.release();
+  const { signal } = call;
+  if (signal === undefined) {
+    try {
+      return await handle.servable.run({ feeds, fetches, timeoutMs: call.timeoutMs });
+    } catch (error) {
+      throw asSessionError(error, Object.keys(feeds));
+    } finally {
+      handle.release();
+    }
   }
+  if (signal.aborted) {
+    handle.release();
+    throw cancelled();
+  }
+  return new Promise<Tensor[]>((resolve, reject) => {
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      handle.release();
+      return true;
+    };
+    const onAbort = (): void => {
+      if (settle()) reject(cancelled());
+    };
+    signal.addEventListener('abort', onAbort);
+    handle.servable.run({ feeds, fetches, timeoutMs: call.timeoutMs }).then(
+      (tensors) => {
+        if (settle()) resolve(tensors);
+      },
+      (error: unknown) => {
+        if (settle()) reject(asSessionError(error, Object.keys(feeds)));
+      },
+    );
+  });
+}
+
+function cancelled(): TfServeError {
+  return new TfServeError('CANCELLED', 'The client cancelled the call');
+}
+
+/** A SignatureDef TensorInfo's graph tensor name ("" for sparse and composite tensors). */
+function tensorName(tensorInfo: unknown): string {
+  const name = (tensorInfo as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : '';
+}
+
+/**
+ * A SignatureDef default as a tensor. The SignatureDefs hold it as protobuf's JSON (bytes as base64),
+ * which protobufjs encodes back to the TensorProto it was; TF's FromProto rules then apply.
+ */
+function defaultTensor(json: unknown, alias: string): TensorInput {
+  let bytes: Uint8Array;
+  try {
+    bytes = TensorProto.encode(json as TensorProtoMessage);
+  } catch (error) {
+    throw new TfServeError('INVALID_ARGUMENT', `tensor parsing error: ${alias}`, { cause: error });
+  }
+  return tensorFromProto(bytes, alias);
 }
 
 /** The serialized Examples as the one DT_STRING [N] tensor a classify/regress signature takes. */
@@ -302,12 +377,17 @@ export class Inference<Config = unknown> {
     return { modelSpec, outputs };
   }
 
-  /** VerifyRequestInputsSize, then each alias to its graph tensor. */
-  #predictFeeds(def: SignatureDefJson, info: SignatureInfo, inputs: Readonly<Record<string, TensorInput>>): Record<string, TensorInput> {
+  /**
+   * VerifyRequestInputsSize, then TF's GetInputValues (tensorflow/cc/saved_model/util.cc): each
+   * signature input, in alias order, from the request or else from the SignatureDef's defaults,
+   * decoded as it is reached; then every request input must have been one of the signature's.
+   */
+  #predictFeeds(def: SignatureDefJson, info: SignatureInfo, inputs: Readonly<Record<string, PredictInput>>): Record<string, TensorInput> {
     const sent = Object.keys(inputs).sort();
     const expected = sortedKeys(def.inputs);
-    const hasDefaults = Object.keys(def.defaults ?? {}).length > 0;
-    if (sent.length > expected.length || (sent.length < expected.length && !hasDefaults)) {
+    const defaults = def.defaults ?? {};
+    const defaultKeys = sortedKeys(defaults);
+    if (sent.length > expected.length || (sent.length < expected.length && defaultKeys.length === 0)) {
       const extra = sent.filter((alias) => !has(def.inputs, alias));
       const missing = expected.filter((alias) => !has(inputs, alias));
       throw invalid(
@@ -316,15 +396,30 @@ export class Inference<Config = unknown> {
       );
     }
     const feeds: Record<string, TensorInput> = {};
-    for (const alias of Object.keys(inputs)) {
-      if (!has(def.inputs, alias)) {
-        throw invalid(`input tensor alias not found in signature: ${alias}. Inputs expected to be in the set {${expected.join(',')}}.`);
+    const used: string[] = [];
+    for (const alias of expected) {
+      const feedName = tensorName(def.inputs![alias]);
+      let tensor: TensorInput;
+      if (has(inputs, alias)) {
+        const input = inputs[alias]!;
+        tensor = typeof input === 'function' ? input() : input;
+        used.push(alias);
+      } else if (has(defaults, alias)) {
+        tensor = defaultTensor(defaults[alias], alias);
+      } else {
+        throw invalid(
+          `Signature input alias: ${alias}(feed name: ${feedName}) not found in request and no default value provided. ` +
+            `Inputs expected to be in the request {${sent.join(',')}}, or default input alias set: ${defaultKeys.join(',')}`,
+        );
       }
       const tensorInfo = info.inputs[alias];
       if (tensorInfo === undefined || tensorInfo.name === '') {
         throw new TfServeError('UNIMPLEMENTED', `input '${alias}' is a sparse or composite tensor, which tfserve cannot feed`);
       }
-      feeds[tensorInfo.name] = inputs[alias]!;
+      feeds[tensorInfo.name] = tensor;
+    }
+    if (sent.length > 0 && used.length !== sent.length) {
+      throw invalid(`Inputs contains invalid name. Used request inputs: ${used.join(',')}, request input: ${sent.join(',')}`);
     }
     return feeds;
   }

@@ -6,12 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { suite, test, type TestContext } from 'node:test';
 
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
 import { BUNDLED_MODEL, run } from '../../src/cli/main.js';
+import { protoDir } from '../../src/proto/serving-protos.js';
 import { SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const STOP_SIGNAL = 'SIGUSR2';
@@ -72,12 +77,24 @@ class Server {
   }
 }
 
+/** A TCP port that was free a moment ago (gRPC's --port=0 means "no TCP listener", not "any port"). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '0.0.0.0', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** Runs tfserve until it listens (or rejects with its logs when it exits first); stops it after the test. */
 async function start(t: TestContext, args: readonly string[]): Promise<Server> {
   const logs = capture();
   let onListening!: (port: number) => void;
   const listening = new Promise<number>((resolve) => (onListening = resolve));
-  const exit = run(['--rest_api_port=0', ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
+  const exit = run(['--rest_api_port=0', `--port=${await freePort()}`, ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
   const server = new Server(exit, logs.text);
   t.after(async () => {
     await server.stop();
@@ -177,8 +194,9 @@ suite('tfserve command line', () => {
     const messages = server.messages();
     assert.ok(messages.includes(`Successfully loaded servable version {name: ${BUNDLED_MODEL.name} version: 1}`), messages.join('\n'));
     assert.ok(messages.includes(`Exporting HTTP/REST API at:localhost:${server.port} ...`), messages.join('\n'));
+    assert.ok(messages.some((m) => /^Running gRPC ModelServer at 0\.0\.0\.0:\d+ \.\.\.$/.test(m)), messages.join('\n'));
     // The state of the features tfserve does not have yet is logged.
-    for (const flag of ['--port=8500', '--enable_batching=false', '--enable_model_warmup=true', '--monitoring_config_file=']) {
+    for (const flag of ['--enable_batching=false', '--enable_model_warmup=true', '--monitoring_config_file=']) {
       assert.ok(messages.some((m) => m.startsWith(`${flag}: `)), `no log line for ${flag}`);
     }
     assert.equal(signalListeners(), listenersBefore + 1);
@@ -482,5 +500,87 @@ suite('tfserve command line', () => {
     const lastCompleted = messages.lastIndexOf('request completed');
     const unloading = messages.indexOf(`Unloading servable version {name: ${BUNDLED_MODEL.name} version: 1}`);
     assert.ok(unloading > lastCompleted, 'the model unloads only after the last request completed');
+  });
+});
+
+suite('tfserve command line: gRPC', () => {
+  const api = grpc.loadPackageDefinition(
+    loadSync('tensorflow_serving/apis/prediction_service.proto', { keepCase: true, longs: String, enums: String, includeDirs: [protoDir()] }),
+  ) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const predictOver = (target: string): Promise<number[]> => {
+    const client = new api.tensorflow.serving.PredictionService(target, grpc.credentials.createInsecure());
+    const request = { model_spec: { name: BUNDLED_MODEL.name }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 2 }] }, float_val: [1, 2] } } };
+    return new Promise<number[]>((resolve, reject) => {
+      client.Predict(request, (error: Error | null, response: { outputs: { y: { float_val: number[] } } }) => {
+        client.close();
+        if (error) reject(error);
+        else resolve(response.outputs.y.float_val);
+      });
+    });
+  };
+
+  test('--port and --grpc_socket_path serve PredictionService, logged as TF Serving logs them; REST beside them', async (t) => {
+    const port = await freePort();
+    const socket = path.join(tempDir(t), 'grpc.sock');
+    const server = await start(t, [`--port=${port}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.so_reuseaddr=1,grpc.max_connection_age_ms=2000', '--enable_grpc_healthcheck_service']);
+    const messages = server.messages();
+    assert.ok(messages.includes(`Running gRPC ModelServer at 0.0.0.0:${port} ...`), messages.join('\n'));
+    assert.ok(messages.includes(`Running gRPC ModelServer at UNIX socket ${socket} ...`), messages.join('\n'));
+    assert.ok(messages.indexOf(`Running gRPC ModelServer at 0.0.0.0:${port} ...`) < messages.indexOf(`Exporting HTTP/REST API at:localhost:${server.port} ...`));
+    assert.deepEqual(await predictOver(`127.0.0.1:${port}`), [2.5, 3]);
+    assert.deepEqual(await predictOver(`unix:${socket}`), [2.5, 3]);
+    assert.equal(await server.stop(), 0);
+    await assert.rejects(predictOver(`127.0.0.1:${port}`), { code: grpc.status.UNAVAILABLE });
+  });
+
+  test('a stale socket file from an earlier run is replaced, as grpc core does', async (t) => {
+    const socket = path.join(tempDir(t), 'grpc.sock');
+    const stale = net.createServer().listen(socket);
+    await new Promise((resolve) => stale.once('listening', resolve));
+    // Closing a listening server unlinks its socket: keep the file by leaving it open to the end.
+    const server = await start(t, ['--port=0', `--grpc_socket_path=${socket}`]);
+    assert.deepEqual(await predictOver(`unix:${socket}`), [2.5, 3]);
+    assert.equal(await server.stop(), 0);
+    stale.close();
+  });
+
+  test('--port equal to --rest_api_port: REST is skipped with TF Serving\'s error, gRPC serves', async () => {
+    const port = await freePort();
+    const logs = capture();
+    let onListening!: (port: number) => void;
+    const listening = new Promise<number>((resolve) => (onListening = resolve));
+    const exit = run([`--port=${port}`, `--rest_api_port=${port}`], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
+    await listening;
+    assert.match(logs.text(), /server_options\.http_port cannot be same as grpc_port\. Please use a different port for HTTP\/REST API\. Skipped exporting HTTP\/REST API\./);
+    assert.deepEqual(await predictOver(`127.0.0.1:${port}`), [2.5, 3]);
+    process.kill(process.pid, STOP_SIGNAL);
+    assert.equal(await exit, 0);
+  });
+
+  test('EXPECTED FAILURE - no gRPC listener, a busy port, a bad SSL config or channel argument stop the startup (255)', async (t) => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '0.0.0.0', () => resolve()));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    const badSsl = path.join(tempDir(t), 'ssl.config');
+    fs.writeFileSync(badSsl, 'server_key: 1 2');
+    for (const [args, message] of [
+      [['--port=0'], 'INVALID_ARGUMENT: At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.'],
+      [[`--port=${busyPort}`], 'INVALID_ARGUMENT: Failed to BuildAndStart gRPC server'],
+      [[`--port=${await freePort()}`, `--ssl_config_file=${badSsl}`], `INVALID_ARGUMENT: Invalid protobuf file: '${badSsl}': `],
+      [[`--port=${await freePort()}`, '--ssl_config_file=/nonexistent/ssl.config'], 'NOT_FOUND: '],
+      [[`--port=${await freePort()}`, '--grpc_channel_arguments=novalue'], 'INVALID_ARGUMENT: --grpc_channel_arguments: expected key=value but got "novalue" in "novalue"'],
+    ] as const) {
+      const result = await runToExit(['--rest_api_port=0', ...args]);
+      assert.equal(result.code, 255, args.join(' '));
+      const failure = result.stdout.split('\n').find((line) => line.includes('Failed to start server'));
+      assert.ok(failure && (JSON.parse(failure) as LogLine).msg.startsWith(`Failed to start server. Error: ${message}`), `${args.join(' ')}\n${result.stdout}`);
+    }
+    busy.close();
+  });
+
+  test('EXPECTED FAILURE - --port outside 0..65535 is a command-line error', async () => {
+    const result = await runToExit(['--port=70000']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Invalid value "70000" for flag --port: expected a port between 0 and 65535/);
   });
 });

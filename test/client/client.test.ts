@@ -233,7 +233,7 @@ suite('BAD CALL and EXPECTED FAILURE - client-side errors', () => {
   const invalid = (message: RegExp) => ({ name: 'TfServeError', code: 'INVALID_ARGUMENT', message });
 
   test('constructor arguments', () => {
-    assert.throws(() => new TFServingClient('localhost:8501'), invalid(/^Expected http\(s\) URL for baseUrl but received "localhost:8501"$/));
+    assert.throws(() => new TFServingClient('localhost:8501'), invalid(/^Expected http\(s\):\/\/ or grpc\(s\):\/\/ URL for baseUrl but received "localhost:8501"$/));
     assert.throws(() => new TFServingClient('http://x', { timeoutMs: -1 }), invalid(/options\.timeoutMs/));
     assert.throws(() => new TFServingClient('http://x', { fetch: 42 as unknown as typeof fetch }), invalid(/options\.fetch/));
   });

@@ -16,6 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { before, after, suite, test } from 'node:test';
@@ -80,7 +81,9 @@ suite('emotion model end to end (issue 4)', { skip }, () => {
     spec = Object.fromEntries(IMAGE_SPEC_KEYS.filter((k) => k in config.image).map((k) => [k, config.image[k]])) as unknown as ImageSpec;
     let onListening!: (port: number) => void;
     const listening = new Promise<number>((resolve) => (onListening = resolve));
-    exit = run(['--rest_api_port=0', '--model_name=emotion', `--model_base_path=${emotion.BASE_PATH}`], {
+    // gRPC on a socket of its own, not :8500 (which another server on the machine may hold).
+    const socket = path.join(os.tmpdir(), `tfserve-e2e-${process.pid}.sock`);
+    exit = run(['--rest_api_port=0', '--port=0', `--grpc_socket_path=${socket}`, '--model_name=emotion', `--model_base_path=${emotion.BASE_PATH}`], {
       destination: logs,
       signals: [STOP_SIGNAL],
       onListening,

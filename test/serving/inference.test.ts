@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, suite, test } from 'node:test';
 
+import { TfServeError } from '../../src/model/errors.js';
 import type { Tensor } from '../../src/model/tensor.js';
 import { type Example } from '../../src/proto/example.js';
 import { CLASSIFY_METHOD, Inference, REGRESS_METHOD } from '../../src/serving/inference.js';
 import { ModelManager } from '../../src/serving/manager.js';
-import { loadServable, modelPath, readGolden, REPO_ROOT } from '../helpers.js';
+import type { Servable } from '../../src/serving/servable.js';
+import { loadServable, modelPath, readGolden, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const x = (value: number): Example => ({ features: { feature: { x: { floatList: { value: [value] } } } } });
 const floats = (...values: number[]) => ({ dtype: 'float32' as const, shape: [values.length], data: Float32Array.from(values) });
@@ -86,7 +88,14 @@ suite('predict', () => {
     );
     await assert.rejects(
       inference.predict({ modelSpec: { name: 'half_plus_two' }, inputs: { z: floats(1) } }),
-      fails('INVALID_ARGUMENT', 'input tensor alias not found in signature: z. Inputs expected to be in the set {x}.'),
+      fails(
+        'INVALID_ARGUMENT',
+        'Signature input alias: x(feed name: serving_default_x:0) not found in request and no default value provided. Inputs expected to be in the request {z}, or default input alias set: ',
+      ),
+    );
+    await assert.rejects(
+      inference.predict({ modelSpec: spec, inputs: { category: one.category, zeta: floats(1) } }),
+      fails('INVALID_ARGUMENT', /^Signature input alias: features\(feed name: serving_default_features:0\) not found in request and no default value provided\. Inputs expected to be in the request \{category,zeta\}/),
     );
     const hpt = { modelSpec: { name: 'half_plus_two' }, inputs: { x: floats(1) } };
     await assert.rejects(
@@ -94,6 +103,24 @@ suite('predict', () => {
       fails('INVALID_ARGUMENT', 'output tensor alias not found in signature: w Outputs expected to be in the set {y}.'),
     );
     await assert.rejects(inference.predict({ ...hpt, outputFilter: ['y', 'y'] }), fails('INVALID_ARGUMENT', 'duplicate output tensor alias: y'));
+  });
+
+  test('inputs given as decoders are decoded only after the signature and input-count checks', async () => {
+    let decoded = 0;
+    const lazy = () => {
+      decoded += 1;
+      return floats(1, 2);
+    };
+    const response = await inference.predict({ modelSpec: { name: 'half_plus_two' }, inputs: { x: lazy } });
+    assert.deepEqual(values(response.outputs['y']), [2.5, 3]);
+    assert.equal(decoded, 1);
+    await assert.rejects(inference.predict({ modelSpec: { name: 'half_plus_two', signatureName: 'nope' }, inputs: { x: lazy } }), fails('FAILED_PRECONDITION', /not found/));
+    await assert.rejects(inference.predict({ modelSpec: { name: 'half_plus_two' }, inputs: { x: lazy, w: lazy } }), fails('INVALID_ARGUMENT', /^input size does not match/));
+    assert.equal(decoded, 1);
+    const bad = () => {
+      throw new TfServeError('INVALID_ARGUMENT', 'tensor parsing error: x');
+    };
+    await assert.rejects(inference.predict({ modelSpec: { name: 'half_plus_two' }, inputs: { x: bad }, outputFilter: ['nope'] }), fails('INVALID_ARGUMENT', 'tensor parsing error: x'));
   });
 
   test('EXPECTED FAILURE - a dtype the graph does not take fails in TF\'s words', async () => {
@@ -124,6 +151,71 @@ suite('predict', () => {
     await assert.rejects(api.classify({ modelSpec: { name: 'm' }, input: { examples: [] } }));
     await local.close();
     assert.deepEqual(local.status('m').map((s) => s.state), ['END']);
+  });
+});
+
+suite('predict: SignatureDef defaults (TF2 export of TF Serving\'s half_plus_two)', { skip: sharedFixturesSkip }, () => {
+  let local: ModelManager;
+  let api: Inference;
+  before(async () => {
+    local = new ModelManager({ load: loadServable, maxLoadRetries: 0 });
+    local.setAspiredVersions('tf2', [{ version: 123, path: path.join(SHARED_FIXTURES, 'saved_model_half_plus_two_tf2_cpu', '00000123') }]);
+    await local.settled();
+    api = new Inference({ manager: local });
+  });
+  after(() => local?.close());
+
+  test('a missing input takes its default: x = [0] gives y = [2]', async () => {
+    const response = await api.predict({ modelSpec: { name: 'tf2' }, inputs: {} });
+    assert.deepEqual(response.outputs['y']!.shape, [1]);
+    assert.deepEqual(values(response.outputs['y']), [2]);
+    const sent = await api.predict({ modelSpec: { name: 'tf2' }, inputs: { x: floats(4) } });
+    assert.deepEqual(values(sent.outputs['y']), [4]);
+  });
+
+  test('EXPECTED FAILURE - an input the signature lacks, beside a defaulted one', async () => {
+    await assert.rejects(
+      api.predict({ modelSpec: { name: 'tf2' }, inputs: { z: floats(1) } }),
+      fails('INVALID_ARGUMENT', 'Inputs contains invalid name. Used request inputs: , request input: z'),
+    );
+  });
+});
+
+suite('cancellation', () => {
+  test('EXPECTED FAILURE - a cancelled call rejects with CANCELLED and releases its handle before the run ends', async () => {
+    const events: string[] = [];
+    // The real servable, wrapped to tell when its run settles and when the manager disposes it.
+    const load = async (dir: string): Promise<Servable> => {
+      const servable = await loadServable(dir);
+      return {
+        path: servable.path,
+        signatures: servable.signatures,
+        signatureDefs: servable.signatureDefs,
+        run: (request) => servable.run(request).finally(() => events.push('run ended')),
+        dispose: () => {
+          events.push('dispose');
+          return servable.dispose();
+        },
+      };
+    };
+    const local = new ModelManager({ load, maxLoadRetries: 0 });
+    local.setAspiredVersions('tf2', [{ version: 1, path: modelPath('tf2_module') }]);
+    await local.settled();
+    const api = new Inference({ manager: local });
+    const controller = new AbortController();
+    const scalar = { dtype: 'float32' as const, shape: [], data: [2] };
+    const slow = api.predict({ modelSpec: { name: 'tf2', signatureName: 'slow' }, inputs: { x: scalar } }, { signal: controller.signal });
+    setImmediate(() => controller.abort());
+    await assert.rejects(slow, fails('CANCELLED', 'The client cancelled the call'));
+    events.push('cancelled');
+    const aborted = new AbortController();
+    aborted.abort();
+    const valid = { x: { dtype: 'float32' as const, shape: [1, 3], data: [1, 2, 3] } };
+    await assert.rejects(api.predict({ modelSpec: { name: 'tf2' }, inputs: valid }, { signal: aborted.signal }), fails('CANCELLED', /cancelled/));
+    local.setAspiredVersions('tf2', []);
+    await local.settled();
+    await local.close();
+    assert.deepEqual(events, ['cancelled', 'dispose', 'run ended']);
   });
 });
 
