@@ -162,7 +162,7 @@ const configFile = path.join(configDir, 'models.config');
 fs.writeFileSync(configFile, `model_config_list {\n${MODELS.map((m) => `  config { name: "${m.name}" base_path: "${m.dir}" model_platform: "tensorflow" }\n`).join('')}}\n`);
 
 const servers = [
-  { name: 'tfserve', ...start(process.execPath, [path.join(root, 'bin', 'tfserve.js'), `--rest_api_port=${TFSERVE_PORT}`, `--model_config_file=${configFile}`, '--log_level=warn'], TFSERVE_PORT) },
+  { name: 'tfserve', ...start(process.execPath, [path.join(root, 'bin', 'tfserve.js'), `--rest_api_port=${TFSERVE_PORT}`, '--port=18500', `--model_config_file=${configFile}`, '--log_level=warn'], TFSERVE_PORT) },
 ];
 // The bare server answers with tfserve's own bytes: ask tfserve for them first.
 for (const model of MODELS) await waitUntilServing(TFSERVE_PORT, model, servers[0].child);
