@@ -19,6 +19,7 @@ const TESTS = [
   'test/unit/package.test.js',
   'test/proto/text-format.test.js',
   'test/proto/tfrecord.test.js',
+  'test/proto/prediction-log.test.js',
   'test/proto/tensor-proto.test.js',
   'test/proto/serving-protos.test.js',
   'test/proto/serving-codec.test.js',

@@ -74,12 +74,25 @@ export interface ParseOptions {
 /** The records of a TFRecord file held in memory, in file order. */
 export function parseTfRecords(bytes: Uint8Array, options: ParseOptions = {}): Buffer[] {
   const limit = options.limit ?? Infinity;
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: Buffer[] = [];
+  if (limit <= 0) return records;
+  for (const record of iterateTfRecords(bytes)) {
+    records.push(record);
+    if (records.length >= limit) break;
+  }
+  return records;
+}
+
+/**
+ * The records one at a time, as TensorFlow's SequentialRecordReader reads them: a damaged record throws
+ * (DATA_LOSS, as parseTfRecords) only when it is reached, after the records before it were handed out.
+ */
+export function* iterateTfRecords(bytes: Uint8Array): Generator<Buffer, void, undefined> {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   // A file that ends inside a header ends the records: the short read is OUT_OF_RANGE, which RecordReader's
   // callers (warmup included) take as end of file.
-  while (records.length < limit && buf.length - offset >= HEADER_SIZE) {
+  while (buf.length - offset >= HEADER_SIZE) {
     if (maskCrc(crc32c(buf.subarray(offset, offset + 8))) !== buf.readUInt32LE(offset + 8)) {
       throw dataLoss(`corrupted record at ${offset}${suffix(offset)}`);
     }
@@ -93,10 +106,9 @@ export function parseTfRecords(bytes: Uint8Array, options: ParseOptions = {}): B
     const end = start + Number(length);
     const record = buf.subarray(start, end);
     if (maskCrc(crc32c(record)) !== buf.readUInt32LE(end)) throw dataLoss(`corrupted record at ${start}`);
-    records.push(record);
     offset = end + FOOTER_SIZE;
+    yield record;
   }
-  return records;
 }
 
 /** Reads a whole TFRecord file and parses it (see `parseTfRecords`). */
