@@ -6,7 +6,7 @@ import path from 'node:path';
 import { suite, test } from 'node:test';
 
 import {
-  crc32c, encodeTfRecords, maskCrc, parseTfRecords, readTfRecordFile, TFRECORD_FORMAT_HINT, writeTfRecordFile,
+  crc32c, encodeTfRecords, iterateTfRecords, maskCrc, parseTfRecords, readTfRecordFile, TFRECORD_FORMAT_HINT, writeTfRecordFile,
 } from '../../src/proto/tfrecord.js';
 import { REPO_ROOT } from '../helpers.js';
 
@@ -145,6 +145,16 @@ suite('damaged files: the verdicts of TensorFlow\'s RecordReader', () => {
       });
     }
   }
+
+  test('EXPECTED FAILURE - iterateTfRecords hands out the records before a damaged one, then throws', () => {
+    // "payload CRC of record 3 flipped": records 0 to 2 are whole, as TensorFlow's SequentialRecordReader reads them.
+    const c = golden.damaged.find((d) => d.name === 'payload CRC of record 3 flipped')!;
+    const seen: string[] = [];
+    assert.throws(() => {
+      for (const record of iterateTfRecords(damage(c))) seen.push(sha256(record));
+    }, { name: 'TfServeError', code: 'DATA_LOSS', message: c.error!.message + TFRECORD_FORMAT_HINT });
+    assert.deepEqual(seen, golden.records.slice(0, 3).map((r) => r.sha256));
+  });
 
   test('the hint is TF Serving\'s warmup text', () => {
     assert.equal(TFRECORD_FORMAT_HINT, '. Please verify your warmup data is in TFRecord format.');
