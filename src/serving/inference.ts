@@ -28,6 +28,7 @@ import {
   regressionPlan,
   regressionResult,
 } from './examples-signatures.js';
+import { type CallInfo, type InferenceObserver, microsSince, ObservedCall } from './call-observer.js';
 import type { ModelManager, ServableHandle, VersionState } from './manager.js';
 
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -60,6 +61,15 @@ export interface CallOptions {
    * result is dropped (the model's close waits for it).
    */
   readonly signal?: CancelSignal;
+  /**
+   * Who calls, for metrics and logs (see call-observer.ts): TF Serving's entrypoint ('REST', 'GRPC')
+   * and API label ('Predict'...). A call that names an entrypoint is observed; one without is not.
+   */
+  readonly entrypoint?: string;
+  readonly api?: string;
+  readonly requestId?: string;
+  /** A call its transport observes itself (Inference.startCall); the serving layer adds what it learns. */
+  readonly observation?: ObservedCall;
 }
 
 /** What a call's cancellation needs of an AbortSignal (which is one); transports may pass a lighter object. */
@@ -188,6 +198,8 @@ export interface InferenceOptions<Config = unknown> {
   /** --enable_signature_method_name_check. */
   readonly methodNameCheck?: boolean;
   readonly reloader?: ConfigReloader<Config>;
+  /** Told about every observed call (metrics, access log, request logging). */
+  readonly observer?: InferenceObserver;
 }
 
 function invalid(message: string): TfServeError {
@@ -302,6 +314,18 @@ function defaultTensor(json: unknown, alias: string): TensorInput {
   return tensorFromProto(bytes, alias);
 }
 
+/** `run`, with its time told to the observation under TF Serving's runtime_latency API label. */
+async function timed<T>(observation: ObservedCall | undefined, api: string, run: () => Promise<T>): Promise<T> {
+  if (observation === undefined) return run();
+  const start = process.hrtime.bigint();
+  try {
+    return await run();
+  } finally {
+    observation.runtimeApi = api;
+    observation.runtimeUs = microsSince(start);
+  }
+}
+
 /** The serialized Examples as the one DT_STRING [N] tensor a classify/regress signature takes. */
 function examplesTensor(input: ExamplesInput): { tensor: TensorInput; count: number } {
   const examples = 'serialized' in input ? [...input.serialized] : serializeExamples(input);
@@ -315,11 +339,53 @@ export class Inference<Config = unknown> {
   readonly manager: ModelManager;
   readonly #methodNameCheck: boolean;
   readonly #reloader: ConfigReloader<Config> | undefined;
+  readonly #observer: InferenceObserver | undefined;
 
   constructor(options: InferenceOptions<Config>) {
     this.manager = options.manager;
     this.#methodNameCheck = options.methodNameCheck ?? false;
     this.#reloader = options.reloader;
+    this.#observer = options.observer;
+  }
+
+  /** Whether calls are observed (an observer was given). */
+  get observing(): boolean {
+    return this.#observer !== undefined;
+  }
+
+  /**
+   * Starts observing a request its transport will end itself (`observation.end(error)`), or undefined
+   * when nothing observes. Pass it on in CallOptions.observation.
+   */
+  startCall(info: CallInfo): ObservedCall | undefined {
+    return this.#observer === undefined ? undefined : new ObservedCall(info, this.#observer);
+  }
+
+  /** Runs `body` observed, when the call names an entrypoint and nobody observes it yet. */
+  async #observed<T>(call: CallOptions, model: string, body: (call: CallOptions) => Promise<T>): Promise<T> {
+    if (this.#observer === undefined || call.observation !== undefined || call.entrypoint === undefined) return body(call);
+    const observation = new ObservedCall({ entrypoint: call.entrypoint, api: call.api ?? '', model, requestId: call.requestId }, this.#observer);
+    try {
+      const result = await body({ ...call, observation });
+      observation.end(null);
+      return result;
+    } catch (error) {
+      observation.end(error);
+      throw error;
+    }
+  }
+
+  #observedSync<T>(call: CallOptions, model: string, body: (call: CallOptions) => T): T {
+    if (this.#observer === undefined || call.observation !== undefined || call.entrypoint === undefined) return body(call);
+    const observation = new ObservedCall({ entrypoint: call.entrypoint, api: call.api ?? '', model, requestId: call.requestId }, this.#observer);
+    try {
+      const result = body({ ...call, observation });
+      observation.end(null);
+      return result;
+    } catch (error) {
+      observation.end(error);
+      throw error;
+    }
   }
 
   /** A handle on the version `spec` names (ServerCore::GetServableHandle); release it when done. */
@@ -344,11 +410,20 @@ export class Inference<Config = unknown> {
   }
 
   async predict(request: PredictRequest, call: CallOptions = {}): Promise<PredictResponse> {
-    return this.predictWith(this.acquire(request.modelSpec), request, call);
+    return this.#observed(call, request.modelSpec?.name ?? '', (observed) => this.predictWith(this.acquire(request.modelSpec), request, observed));
   }
 
-  /** Predict on a handle already acquired (the REST path decodes against its signature first); releases it. */
+  /**
+   * Predict on a handle already acquired (the REST path decodes against its signature first, warmup
+   * replays on the version being loaded); releases it.
+   */
   async predictWith(handle: ServableHandle, request: PredictRequest, call: CallOptions = {}): Promise<PredictResponse> {
+    return this.#observed(call, handle.name, (observed) => this.#predictOn(handle, request, observed));
+  }
+
+  async #predictOn(handle: ServableHandle, request: PredictRequest, call: CallOptions): Promise<PredictResponse> {
+    const observation = call.observation;
+    if (observation) observation.version = handle.version;
     let feeds: Record<string, TensorInput>;
     let aliases: string[];
     let fetches: string[];
@@ -371,10 +446,12 @@ export class Inference<Config = unknown> {
       handle.release();
       throw error;
     }
-    const tensors = await runAndRelease(handle, feeds, fetches, call);
+    const tensors = await timed(observation, 'Predict', () => runAndRelease(handle, feeds, fetches, call));
     const outputs: Record<string, Tensor> = {};
     for (let i = 0; i < aliases.length; i++) outputs[aliases[i]!] = tensors[i]!;
-    return { modelSpec, outputs };
+    const response = { modelSpec, outputs };
+    if (observation) observation.exchange = { kind: 'predict', request, response };
+    return response;
   }
 
   /**
@@ -447,26 +524,47 @@ export class Inference<Config = unknown> {
   }
 
   async classify(request: ClassificationRequest, call: CallOptions = {}): Promise<ClassificationResponse> {
-    return this.#examples(request, call, classificationPlan, (def, count, names, tensors, modelSpec) => ({
-      modelSpec,
-      result: classificationResult(def, count, names, tensors),
-    }));
+    return this.#observed(call, request.modelSpec?.name ?? '', (observed) => this.classifyWith(this.acquire(request.modelSpec), request, observed));
+  }
+
+  /** Classify on a handle already acquired (warmup replays on the version being loaded); releases it. */
+  async classifyWith(handle: ServableHandle, request: ClassificationRequest, call: CallOptions = {}): Promise<ClassificationResponse> {
+    return this.#observed(call, handle.name, async (observed) => {
+      const response = await this.#examples(handle, request, observed, 'Classify', classificationPlan, (def, count, names, tensors, modelSpec) => ({
+        modelSpec,
+        result: classificationResult(def, count, names, tensors),
+      }));
+      if (observed.observation) observed.observation.exchange = { kind: 'classify', request, response };
+      return response;
+    });
   }
 
   async regress(request: RegressionRequest, call: CallOptions = {}): Promise<RegressionResponse> {
-    return this.#examples(request, call, regressionPlan, (def, count, names, tensors, modelSpec) => ({
-      modelSpec,
-      result: regressionResult(def, count, names, tensors),
-    }));
+    return this.#observed(call, request.modelSpec?.name ?? '', (observed) => this.regressWith(this.acquire(request.modelSpec), request, observed));
+  }
+
+  /** Regress on a handle already acquired (warmup replays on the version being loaded); releases it. */
+  async regressWith(handle: ServableHandle, request: RegressionRequest, call: CallOptions = {}): Promise<RegressionResponse> {
+    return this.#observed(call, handle.name, async (observed) => {
+      const response = await this.#examples(handle, request, observed, 'Regress', regressionPlan, (def, count, names, tensors, modelSpec) => ({
+        modelSpec,
+        result: regressionResult(def, count, names, tensors),
+      }));
+      if (observed.observation) observed.observation.exchange = { kind: 'regress', request, response };
+      return response;
+    });
   }
 
   async #examples<R>(
+    handle: ServableHandle,
     request: ClassificationRequest | RegressionRequest,
     call: CallOptions,
+    runtimeApi: string,
     plan: (def: SignatureDefJson, methodNameCheck: boolean) => ExamplesPlan,
     result: (def: SignatureDefJson, count: number, names: readonly string[], tensors: readonly Tensor[], modelSpec: ServedModelSpec) => R,
   ): Promise<R> {
-    const handle = this.acquire(request.modelSpec);
+    const observation = call.observation;
+    if (observation) observation.version = handle.version;
     let def: SignatureDefJson;
     let steps: ExamplesPlan;
     let examples: { tensor: TensorInput; count: number };
@@ -483,14 +581,25 @@ export class Inference<Config = unknown> {
       handle.release();
       throw error;
     }
-    const tensors = await runAndRelease(handle, { [steps.input]: examples.tensor }, steps.outputs, call);
+    if (observation) observation.examples = examples.count;
+    const tensors = await timed(observation, runtimeApi, () => runAndRelease(handle, { [steps.input]: examples.tensor }, steps.outputs, call));
     return result(def, examples.count, steps.outputs, tensors, modelSpec);
   }
 
   /** One session run for several classify/regress signatures over the same Examples. */
   async multiInference(request: MultiInferenceRequest, call: CallOptions = {}): Promise<MultiInferenceResponse> {
     const first = request.tasks[0]?.modelSpec;
-    const handle = this.acquire(first ?? { name: '' });
+    return this.#observed(call, first?.name ?? '', (observed) => this.multiInferenceWith(this.acquire(first ?? { name: '' }), request, observed));
+  }
+
+  /** MultiInference on a handle already acquired (warmup replays on the version being loaded); releases it. */
+  async multiInferenceWith(handle: ServableHandle, request: MultiInferenceRequest, call: CallOptions = {}): Promise<MultiInferenceResponse> {
+    return this.#observed(call, handle.name, (observed) => this.#multiInferenceOn(handle, request, observed));
+  }
+
+  async #multiInferenceOn(handle: ServableHandle, request: MultiInferenceRequest, call: CallOptions): Promise<MultiInferenceResponse> {
+    const observation = call.observation;
+    if (observation) observation.version = handle.version;
     let tasks: { task: InferenceTask; key: string; def: SignatureDefJson }[];
     let input = '';
     let fetches: string[];
@@ -524,22 +633,30 @@ export class Inference<Config = unknown> {
       handle.release();
       throw error;
     }
-    const tensors = await runAndRelease(handle, { [input]: examples.tensor }, fetches, call);
+    if (observation) observation.examples = examples.count;
+    const tensors = await timed(observation, 'MultiInference', () => runAndRelease(handle, { [input]: examples.tensor }, fetches, call));
     const results = tasks.map(({ task, key, def }): InferenceResult => {
       const modelSpec = { name: task.modelSpec.name, version: handle.version, signatureName: key };
       return task.methodName === CLASSIFY_METHOD
         ? { modelSpec, classificationResult: classificationResult(def, examples.count, fetches, tensors) }
         : { modelSpec, regressionResult: regressionResult(def, examples.count, fetches, tensors) };
     });
-    return { results };
+    const response = { results };
+    if (observation) observation.exchange = { kind: 'multi_inference', request, response };
+    return response;
   }
 
-  getModelMetadata(request: ModelMetadataRequest): ModelMetadataResponse {
+  getModelMetadata(request: ModelMetadataRequest, call: CallOptions = {}): ModelMetadataResponse {
+    return this.#observedSync(call, request.modelSpec?.name ?? '', (observed) => this.#getModelMetadata(request, observed));
+  }
+
+  #getModelMetadata(request: ModelMetadataRequest, call: CallOptions): ModelMetadataResponse {
     if (request.metadataField.length === 0) throw invalid('GetModelMetadataRequest must specify at least one metadata_field');
     for (const field of request.metadataField) {
       if (field !== 'signature_def') throw invalid(`Metadata field ${field} is not supported`);
     }
     const handle = this.acquire(request.modelSpec);
+    if (call.observation) call.observation.version = handle.version;
     try {
       return { modelSpec: { name: handle.name, version: handle.version }, signatureDef: handle.servable.signatureDefs };
     } finally {
@@ -548,7 +665,11 @@ export class Inference<Config = unknown> {
   }
 
   /** GetModelStatusImpl: every version seen, highest first; a label is ignored, as TF Serving does. */
-  getModelStatus(request: ModelStatusRequest): ModelStatusResponse {
+  getModelStatus(request: ModelStatusRequest, call: CallOptions = {}): ModelStatusResponse {
+    return this.#observedSync(call, request.modelSpec?.name ?? '', () => this.#getModelStatus(request));
+  }
+
+  #getModelStatus(request: ModelStatusRequest): ModelStatusResponse {
     const spec = request.modelSpec;
     if (spec === undefined) throw invalid('Missing ModelSpec');
     let statuses = this.manager.status(spec.name);
