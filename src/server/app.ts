@@ -21,10 +21,12 @@ import type { Inference } from '../serving/inference.js';
 import { OpenInference } from '../serving/open-inference.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { registerErrorHandler } from './plugins/errors.js';
+import { registerObservation } from './plugins/observe.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
 import { classifyRegressRoute } from './routes/classify-regress.js';
 import type { RestContext, RestTarget } from './routes/context.js';
 import { metadataRoute, statusRoute } from './routes/model-info.js';
+import { type MonitoringRouteOptions, registerMonitoringRoute } from './routes/monitoring.js';
 import { predictRoute } from './routes/predict.js';
 import { imageRequestKind, predictImageRoute } from './routes/predict-image.js';
 import { registerV2Routes } from './routes/v2.js';
@@ -45,6 +47,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
   /** The KServe v2 routes' serving layer (/v2/...); default: over `inference`, ready when its manager's models are. */
   openInference?: OpenInference;
+  /** The Prometheus page (--monitoring_config_file), when enabled. */
+  monitoring?: MonitoringRouteOptions;
 }
 
 /**
@@ -111,6 +115,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
   registerErrorHandler(app);
+  if (inference.observing) registerObservation(app, inference);
+  if (options.monitoring) registerMonitoringRoute(app, options.monitoring);
 
   if (cors) {
     app.addHook('onSend', async (_request, reply) => {
@@ -126,7 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.code(404).type('text/html').send(NOT_FOUND_HTML);
   });
 
-  const context: RestContext = {
+  const shared: RestContext = {
     inference,
     // Big numeric arrays in request bodies are read by native code, and tensors are decoded into
     // aligned native memory that TensorFlow uses as it is: the server needs the addon anyway.
@@ -135,6 +141,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
 
   async function handle(api: RestRequest, request: FastifyRequest): Promise<Buffer | string> {
+    const observation = request.observation;
+    const context = observation === undefined ? shared : { ...shared, call: { ...shared.call, observation } };
     const target: RestTarget = { name: api.model, version: api.version, versionLabel: api.label };
     if (api.kind === 'status') return statusRoute(context, target);
     if (api.kind === 'metadata') return metadataRoute(context, target);
@@ -170,6 +178,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
 
   app.all(`${V1_ROUTE}*`, serve);
-  registerV2Routes(app, options.openInference ?? new OpenInference({ inference }), context);
+  registerV2Routes(app, options.openInference ?? new OpenInference({ inference }), shared);
   return app;
 }

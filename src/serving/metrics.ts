@@ -434,6 +434,16 @@ export class ServingMetrics {
     byVersion.set(version, state);
   }
 
+  /**
+   * A counter's value as HandleReloadConfigRequest reads it (its first cell in TF's order; 0 before any
+   * cell), by TF name; undefined for a name that is not one of these counters.
+   */
+  counterValue(tfName: string): number | undefined {
+    const metric = this.#tfMetrics.find((m) => m.tfName === tfName);
+    if (!(metric instanceof TfCounter)) return undefined;
+    return metric.cells()[0]?.value ?? 0;
+  }
+
   /** The Prometheus page: TF Serving's metrics, then tfserve's; ends with a line feed. */
   async exposition(): Promise<string> {
     const lines: string[] = [];

@@ -248,6 +248,18 @@ suite('ServingMetrics: exposition text', () => {
     assert.equal(await m.exposition(), `${expected.join('\n')}\n`);
   });
 
+  test('counterValue: a counter\'s first cell as HandleReloadConfigRequest reads it; 0 before any; undefined for others', () => {
+    const m = quiet();
+    assert.equal(m.counterValue('/tensorflow/cc/saved_model/load_attempt_count'), 0);
+    m.loadAttempt('/m/2', true, 10);
+    m.loadAttempt('/m/1', false, 10);
+    m.loadAttempt('/m/1', false, 10);
+    // Cells in label order: {/m/1, fail} first.
+    assert.equal(m.counterValue('/tensorflow/cc/saved_model/load_attempt_count'), 2);
+    assert.equal(m.counterValue('/tensorflow/serving/request_latency'), undefined, 'a histogram is not a counter');
+    assert.equal(m.counterValue('/no/such/metric'), undefined);
+  });
+
   test('statusString is Status::ToString()', () => {
     assert.equal(statusString(), 'OK');
     assert.equal(statusString(null), 'OK');

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { TfServeError } from '../../model/errors.js';
 import { errorBody, STATUS_TO_HTTP } from '../http-status.js';
 
-function toTfServeError(error: FastifyError | TfServeError | Error): TfServeError {
+export function toTfServeError(error: FastifyError | TfServeError | Error): TfServeError {
   if (error instanceof TfServeError) return error;
   const fastifyError = error as FastifyError;
   switch (fastifyError.code) {
