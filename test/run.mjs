@@ -40,6 +40,7 @@ const TESTS = [
   'test/serving/server-core.test.js',
   'test/serving/open-inference.test.js',
   'test/serving/call-observer.test.js',
+  'test/serving/warmup.test.js',
   'test/json/float-format.test.js',
   'test/image/preprocess.test.js',
   'test/native/saved-model.test.js',
