@@ -41,6 +41,8 @@ const TESTS = [
   'test/serving/open-inference.test.js',
   'test/serving/call-observer.test.js',
   'test/serving/warmup.test.js',
+  'test/serving/access-log.test.js',
+  'test/serving/request-logging.test.js',
   'test/json/float-format.test.js',
   'test/image/preprocess.test.js',
   'test/native/saved-model.test.js',

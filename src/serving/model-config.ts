@@ -34,6 +34,18 @@ export interface ModelConfig {
   versionLabels: Map<string, bigint | number>;
   /** The deprecated model_type when set to anything but MODEL_TYPE_UNSPECIFIED. */
   modelType?: 'TENSORFLOW' | 'OTHER' | number;
+  /** logging_config, when set: which requests to log and where (src/serving/request-logging.ts). */
+  loggingConfig?: LoggingConfig;
+}
+
+/** tensorflow.serving.LoggingConfig (config/logging_config.proto), its default values filled in. */
+export interface LoggingConfig {
+  readonly logCollectorConfig: { readonly type: string; readonly filenamePrefix: string };
+  readonly samplingConfig: {
+    readonly samplingRate: number;
+    readonly attributes: number;
+    readonly perTaskSamplingConfigs: readonly { readonly dc: string; readonly taskIndex?: number; readonly samplingRate: number }[];
+  };
 }
 
 /** The only platform tensorflow_model_server registers. */
@@ -69,7 +81,6 @@ const VERSION_POLICY_SCHEMA: MessageSchema = {
   },
 };
 
-// Accepted so that configs written for TF Serving parse; tfserve does not log requests.
 const LOGGING_CONFIG_SCHEMA: MessageSchema = {
   name: 'tensorflow.serving.LoggingConfig',
   fields: {
@@ -151,6 +162,30 @@ function toVersionPolicy(name: string, message: TextProtoMessage | undefined): V
   return { ...DEFAULT_VERSION_POLICY };
 }
 
+function toLoggingConfig(message: TextProtoMessage): LoggingConfig {
+  const collector = (message['log_collector_config'] as TextProtoMessage | undefined) ?? {};
+  const sampling = (message['sampling_config'] as TextProtoMessage | undefined) ?? {};
+  const perTask = (sampling['per_task_sampling_configs'] as TextProtoMessage[] | undefined) ?? [];
+  return {
+    logCollectorConfig: {
+      type: (collector['type'] as string | undefined) ?? '',
+      filenamePrefix: (collector['filename_prefix'] as string | undefined) ?? '',
+    },
+    samplingConfig: {
+      samplingRate: (sampling['sampling_rate'] as number | undefined) ?? 0,
+      attributes: (sampling['attributes'] as number | undefined) ?? 0,
+      perTaskSamplingConfigs: perTask.map((task) => {
+        const taskIndex = task['task_index'] as number | undefined;
+        return {
+          dc: (task['dc'] as string | undefined) ?? '',
+          ...(taskIndex === undefined ? {} : { taskIndex }),
+          samplingRate: (task['sampling_rate'] as number | undefined) ?? 0,
+        };
+      }),
+    },
+  };
+}
+
 function toModelConfig(message: TextProtoMessage): ModelConfig {
   const name = (message['name'] as string | undefined) ?? '';
   const modelPlatform = (message['model_platform'] as string | undefined) ?? '';
@@ -168,6 +203,8 @@ function toModelConfig(message: TextProtoMessage): ModelConfig {
     versionLabels: labels,
   };
   if (rawType !== 'MODEL_TYPE_UNSPECIFIED' && rawType !== 0) config.modelType = rawType as 'TENSORFLOW' | 'OTHER' | number;
+  const logging = message['logging_config'] as TextProtoMessage | undefined;
+  if (logging !== undefined) config.loggingConfig = toLoggingConfig(logging);
   return config;
 }
 

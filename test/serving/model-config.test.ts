@@ -104,12 +104,20 @@ suite('model-config', () => {
     assert.deepEqual(labels, new Map<string, bigint | number>([['big', 9007199254740993n], ['small', -1]]));
   });
 
-  test('logging_config is accepted and ignored', () => {
+  test('logging_config: collector and sampling, defaults filled in', () => {
     const config = oneModel(`model_platform: "tensorflow" logging_config {
-      log_collector_config { type: "file" filename_prefix: "/tmp/log" }
-      sampling_config { sampling_rate: 0.5 }
+      log_collector_config { type: "tfrecord" filename_prefix: "/tmp/log" }
+      sampling_config { sampling_rate: 0.5 attributes: 3 per_task_sampling_configs { dc: "x" task_index: 0 sampling_rate: 1 } }
     }`);
-    assert.deepEqual(Object.keys(config).sort(), ['basePath', 'name', 'platform', 'versionLabels', 'versionPolicy']);
+    assert.deepEqual(config.loggingConfig, {
+      logCollectorConfig: { type: 'tfrecord', filenamePrefix: '/tmp/log' },
+      samplingConfig: { samplingRate: 0.5, attributes: 3, perTaskSamplingConfigs: [{ dc: 'x', taskIndex: 0, samplingRate: 1 }] },
+    });
+    assert.deepEqual(oneModel('model_platform: "tensorflow" logging_config {}').loggingConfig, {
+      logCollectorConfig: { type: '', filenamePrefix: '' },
+      samplingConfig: { samplingRate: 0, attributes: 0, perTaskSamplingConfigs: [] },
+    });
+    assert.equal(oneModel('model_platform: "tensorflow"').loggingConfig, undefined);
   });
 
   test('an empty config or an empty list serves no model', () => {

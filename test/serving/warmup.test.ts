@@ -193,5 +193,4 @@ suite('warmup errors, TF Serving\'s codes and texts', () => {
     withFile(encodeTfRecords([predictRecord('', 'y')]));
     await assert.rejects(warmup().done, { code: 'INVALID_ARGUMENT', message: /^input tensor alias not found in signature: y\./ });
   });
-
 });
