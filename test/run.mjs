@@ -65,6 +65,8 @@ const TESTS = [
   'test/client/grpc-client.test.js',
   'test/cli/flags.test.js',
   'test/cli/main.test.js',
+  'test/cli/operations.test.js',
+  'test/cli/warmup.test.js',
   'test/e2e/emotion.test.js',
   'test/deploy/manifests.test.js',
   'test/deploy/dockerfile.test.js',

@@ -22,7 +22,6 @@ interface FlagSpec {
 }
 
 const BATCHING = 'server-side batching is not implemented yet; requests run as they come';
-const WARMUP = 'warmup records are not replayed yet';
 const TFLITE = 'TensorFlow Lite models are not supported; the SavedModel is loaded';
 
 export const FLAGS = {
@@ -80,9 +79,18 @@ export const FLAGS = {
     notYet: BATCHING,
     quiet: true,
   },
-  enable_model_warmup: { type: 'bool', default: true, help: 'replay assets.extra/tf_serving_warmup_requests', notYet: WARMUP },
-  num_request_iterations_for_warmup: { type: 'int', default: 0, help: 'replays per warmup record', notYet: WARMUP, quiet: true },
-  monitoring_config_file: { type: 'string', default: '', help: 'MonitoringConfig text file', notYet: 'Prometheus metrics are not exported yet' },
+  enable_model_warmup: {
+    type: 'bool',
+    default: true,
+    help: 'replay <version>/assets.extra/tf_serving_warmup_requests after a load, before the version serves',
+  },
+  num_request_iterations_for_warmup: { type: 'int', default: 0, help: 'replays per warmup record (0 = 1)' },
+  monitoring_config_file: {
+    type: 'string',
+    default: '',
+    help: 'MonitoringConfig text file: prometheus_config { enable: true path: "/monitoring/prometheus/metrics" } serves the Prometheus page on the REST port',
+  },
+  access_log: { type: 'bool', default: false, help: '(tfserve) log one line per REST and gRPC request: model, version, API, status, latency, bytes, request id' },
   ssl_config_file: { type: 'string', default: '', help: 'SSLConfig text file: TLS (and with client_verify mutual TLS) for the gRPC API' },
   use_alts_credentials: {
     type: 'bool',

@@ -38,6 +38,8 @@ import {
   singleModelConfig,
 } from '../serving/model-config.js';
 import { FLAGS, FlagError, type FlagName, type Flags, parseFlags, usage } from './flags.js';
+import { Operations } from './operations.js';
+import { runWarmupCommand } from './warmup.js';
 
 /** The package's root: two levels up from dist/cli/main.js, three from the test build's dist-test/src/cli. */
 function findPackageRoot(): string {
@@ -93,7 +95,8 @@ function statusOf(err: unknown): string {
 }
 
 function createLogger(flags: Flags, destination: NodeJS.WritableStream): Logger {
-  const stream = flags.log_format === 'pretty' ? pretty({ destination, sync: true, colorize: false }) : destination;
+  // The access log's fields repeat its message: people reading pretty logs need only the message.
+  const stream = flags.log_format === 'pretty' ? pretty({ destination, sync: true, colorize: false, ignore: 'pid,hostname,access' }) : destination;
   return pino({ level: flags.log_level, base: { name: 'tfserve' } }, stream);
 }
 
@@ -141,7 +144,7 @@ async function exists(file: string): Promise<boolean> {
  * Loads one version directory as tensorflow_model_server's SavedModel loader does, with its errors for
  * a directory that holds no SavedModel (spec §3.1) rather than TF C API's own wording.
  */
-async function loadVersion(dir: string, tags: string[], config: SessionConfig): Promise<SavedModel> {
+async function loadVersion(dir: string, tags: string[], config: SessionConfig, ops: Operations): Promise<SavedModel> {
   if (!(await exists(path.join(dir, 'saved_model.pb'))) && !(await exists(path.join(dir, 'saved_model.pbtxt')))) {
     if (await exists(path.join(dir, 'export.meta'))) throw new TfServeError('UNIMPLEMENTED', 'Session Bundle is deprecated and removed.');
     throw new TfServeError(
@@ -149,7 +152,7 @@ async function loadVersion(dir: string, tags: string[], config: SessionConfig): 
       `Specified file path does not appear to contain a SavedModel bundle (should have a file called \`saved_model.pb\`)\nSpecified file path: ${dir}`,
     );
   }
-  return loadSavedModel(dir, { tags, config });
+  return ops.loadSavedModel(dir, () => loadSavedModel(dir, { tags, config }));
 }
 
 function logDeferredFeatures(flags: Flags, given: Set<FlagName>, log: Logger): void {
@@ -196,6 +199,7 @@ async function listen(app: Awaited<ReturnType<typeof buildApp>>, port: number): 
 
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   const destination = options.destination ?? process.stdout;
+  if (argv[0] === 'warmup') return runWarmupCommand(argv.slice(1), { destination, errorDestination: options.errorDestination ?? process.stderr });
   let flags: Flags;
   let given: Set<FlagName>;
   try {
@@ -246,10 +250,16 @@ async function serve(
 
   const tags = flags.saved_model_tags.split(',').map((tag) => tag.trim()).filter(Boolean);
   const logFns = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
+  let ops: Operations;
   let core: ServerCore;
   try {
+    ops = new Operations({ flags, tags, log, configs });
+  } catch (err) {
+    return fail(err);
+  }
+  try {
     core = new ServerCore(configs, {
-      load: async (dir) => new SavedModelServable(await loadVersion(dir, tags, session)),
+      load: async (dir, name, version) => ops.prepare(new SavedModelServable(await loadVersion(dir, tags, session, ops)), name, version),
       maxLoadRetries: Math.max(0, flags.max_num_load_retries),
       loadRetryIntervalMs: Math.max(0, flags.load_retry_interval_micros / 1000),
       pollWaitSeconds: flags.file_system_poll_wait_seconds,
@@ -257,8 +267,17 @@ async function serve(
       log: logFns,
     });
   } catch (err) {
+    await ops.close();
     return fail(err);
   }
+  const inference = new Inference<ModelConfig[]>({
+    manager: core.manager,
+    methodNameCheck: flags.enable_signature_method_name_check,
+    observer: ops.observer,
+    reloader: { reloadConfig: (next) => ops.reload(next, () => core.reloadConfig(next)), counterValue: (name) => ops.counterValue(name) },
+  });
+  // Warmup replays go through the serving layer's checks.
+  ops.inference = inference;
 
   // Like tensorflow_model_server, open the port only once the first versions are loaded or failed.
   // Unlike it, a model whose base path is missing or empty does not hold the server back forever.
@@ -270,17 +289,14 @@ async function serve(
   if ('signal' in early) {
     log.info(`Received ${early.signal} while loading models: stopping`);
     await core.close();
+    await ops.close();
     return 0;
   }
   if (early.result !== null) {
     await core.close();
+    await ops.close();
     return fail(early.result.err);
   }
-  const inference = new Inference<ModelConfig[]>({
-    manager: core.manager,
-    methodNameCheck: flags.enable_signature_method_name_check,
-    reloader: { reloadConfig: (next) => core.reloadConfig(next) },
-  });
 
   // KServe v2 readiness asks the core: it knows the configured models that have no version yet.
   const openInference = new OpenInference({ inference, readiness: core });
@@ -290,6 +306,7 @@ async function serve(
     grpc = await startGrpc(flags, inference, openInference, log);
   } catch (err) {
     await core.close();
+    await ops.close();
     return fail(err);
   }
 
@@ -300,6 +317,7 @@ async function serve(
     cors: flags.rest_api_enable_cors_support,
     bodyLimit: flags.rest_api_body_limit_bytes,
     logger: log,
+    monitoring: ops.monitoring(),
   });
   let stopping = false;
   // Node's server.close() (which fastify's close() calls) closes only the keep-alive connections that
@@ -320,6 +338,7 @@ async function serve(
     } catch (err) {
       await Promise.all([app.close(), grpc.close()]);
       await core.close();
+      await ops.close();
       return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at localhost:${flags.rest_api_port}: ${messageOf(err)}`));
     }
     log.info(`Exporting HTTP/REST API at:localhost:${port} ...`);
@@ -340,7 +359,7 @@ async function serve(
       }
       if (stopping) return;
       try {
-        await core.reloadConfig(next);
+        await ops.reload(next, () => core.reloadConfig(next));
       } catch (err) {
         if (!stopping) log.error(`PollFilesystemAndReloadConfig failed to ReloadConfig: ${messageOf(err)}`);
       }
@@ -363,6 +382,7 @@ async function serve(
   log.info(`Received ${signal}: finishing requests in flight, then unloading models`);
   await Promise.all([app.close(), grpc.close()]);
   await core.close();
+  await ops.close();
   log.info('Server stopped');
   return 0;
 }

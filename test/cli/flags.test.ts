@@ -80,6 +80,7 @@ suite('parseFlags', () => {
     }
     assert.equal(flags.log_level, 'info');
     assert.equal(flags.log_format, 'json');
+    assert.equal(flags.access_log, false);
     assert.equal(flags.help, false);
   });
 
