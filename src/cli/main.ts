@@ -95,8 +95,10 @@ function statusOf(err: unknown): string {
 }
 
 function createLogger(flags: Flags, destination: NodeJS.WritableStream): Logger {
-  // The access log's fields repeat its message: people reading pretty logs need only the message.
-  const stream = flags.log_format === 'pretty' ? pretty({ destination, sync: true, colorize: false, ignore: 'pid,hostname,access' }) : destination;
+  // Pretty lines are the messages alone: the access log's fields repeat its message, and a load line
+  // reads as TF prints it (its model_path is for JSON readers).
+  const stream =
+    flags.log_format === 'pretty' ? pretty({ destination, sync: true, colorize: false, ignore: 'pid,hostname,access,model_path' }) : destination;
   return pino({ level: flags.log_level, base: { name: 'tfserve' } }, stream);
 }
 

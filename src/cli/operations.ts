@@ -93,19 +93,22 @@ export class Operations {
     this.#manager = inference.manager;
   }
 
-  /** TF's SavedModel loader bookkeeping around the native load of `dir`. */
+  /**
+   * TF's SavedModel loader bookkeeping around the native load of `dir`. TF's line does not name the
+   * directory; the JSON log line carries it as `model_path`, since loads run concurrently.
+   */
   async loadSavedModel<T>(dir: string, load: () => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
     const tags = `{ ${this.#tags.join(' ')} }`;
     try {
       const model = await load();
       const latencyUs = Math.round(microsSince(started));
-      this.#log.info(`SavedModel load for tags ${tags}; Status: success: OK. Took ${latencyUs} microseconds.`);
+      this.#log.info({ model_path: dir }, `SavedModel load for tags ${tags}; Status: success: OK. Took ${latencyUs} microseconds.`);
       this.metrics.loadAttempt(dir, true, latencyUs);
       return model;
     } catch (err) {
       const latencyUs = Math.round(microsSince(started));
-      this.#log.info(`SavedModel load for tags ${tags}; Status: fail: ${statusOf(err)}. Took ${latencyUs} microseconds.`);
+      this.#log.info({ model_path: dir }, `SavedModel load for tags ${tags}; Status: fail: ${statusOf(err)}. Took ${latencyUs} microseconds.`);
       this.metrics.loadAttempt(dir, false, latencyUs);
       throw err;
     }

@@ -157,6 +157,8 @@ suite('the load log lines', () => {
     const loaded = indexOf(messages, 'Successfully loaded servable version {name: m version: 1}');
     assert.ok(loading < load && load < warmup && warmup < loaded, messages.join('\n'));
     assert.equal(server.logs()[load]!.level, 30, 'info');
+    // TF's line does not say which directory; the JSON line does, since loads run concurrently.
+    assert.equal(server.logs()[load]!['model_path'], path.join(base, '1'));
   });
 
   test('--log_format=pretty: the lines as a person tails them', async (t) => {
@@ -164,6 +166,7 @@ suite('the load log lines', () => {
     const server = await start(t, ['--model_name=m', `--model_base_path=${base}`, '--log_format=pretty']);
     assert.match(server.output(), /INFO \(tfserve\): SavedModel load for tags \{ serve \}; Status: success: OK\. Took \d+ microseconds\.\n/);
     assert.match(server.output(), /INFO \(tfserve\): Successfully loaded servable version \{name: m version: 1\}\n/);
+    assert.doesNotMatch(server.output(), /model_path/);
   });
 });
 
@@ -237,6 +240,14 @@ suite('Prometheus', () => {
     assert.match(page, /^tfserve_model_version_state\{model="m",version="1",state="AVAILABLE"\} 1$/m);
     assert.match(page, /^# TYPE tfserve_process_resident_memory_bytes gauge$/m);
     assert.match(page, /^# TYPE tfserve_nodejs_eventloop_lag_seconds gauge$/m);
+  });
+
+  test('mlmd_map{model_name, version}: a version with assets.extra/mlmd_uuid, exported as 0 as TF Serving does', async (t) => {
+    const base = basePath(t, HALF_PLUS_TWO);
+    fs.mkdirSync(path.join(base, '1', 'assets.extra'));
+    fs.writeFileSync(path.join(base, '1', 'assets.extra', 'mlmd_uuid'), 'test_mlmd_uuid');
+    const server = await start(t, ['--model_name=m', `--model_base_path=${base}`, `--monitoring_config_file=${monitoringConfig(t)}`]);
+    assert.match(await scrape(server), /^# TYPE :tensorflow:serving:mlmd_map gauge\n:tensorflow:serving:mlmd_map\{model_name="m",version="1"\} 0$/m);
   });
 
   test('a config with enable: false serves no page', async (t) => {
