@@ -31,7 +31,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { TfServeError } from '../model/errors.js';
-import { elementCount, type Tensor, type TensorInput, toNativeData } from '../model/tensor.js';
+import { type Tensor, type TensorInput, toNativeData } from '../model/tensor.js';
 import { type Example, serializeExample } from '../proto/example.js';
 import {
   encodeClassificationResponseMessage,
@@ -78,7 +78,6 @@ function asTensor(input: unknown, alias: string): Tensor {
   const shape = [...value.shape];
   if (value.dtype !== 'string') return { dtype: value.dtype, shape, data } as Tensor;
   const strings = (data as Array<string | Uint8Array>).map((s) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s));
-  if (strings.length !== elementCount(shape)) throw new TfServeError('INTERNAL', `input ${alias} does not match its shape`);
   return { dtype: 'string', shape, data: strings };
 }
 

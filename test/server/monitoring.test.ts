@@ -31,6 +31,7 @@ before(async () => {
   manager = new ModelManager({ load: loadServable, maxLoadRetries: 0 });
   manager.setAspiredVersions('half_plus_two', [{ version: 1, path: path.join(REPO_ROOT, 'models', 'half_plus_two', '1') }]);
   manager.setAspiredVersions('tf1', [{ version: 7, path: modelPath('tf1_methods') }]);
+  manager.setAspiredVersions('tf2', [{ version: 1, path: modelPath('tf2_module') }]);
   await manager.settled();
   metrics = new ServingMetrics({ processMetrics: false });
   const recorder: InferenceObserver = { callEnded: (call, error) => seen.push({ call, status: statusCodeOf(error) }) };
@@ -156,6 +157,26 @@ suite('observed REST requests', () => {
       }),
       [],
     );
+  });
+
+  test('EXPECTED FAILURE - a client that goes away before the answer ends the observation as CANCELLED', async (t) => {
+    const server = await buildApp({ inference: new Inference({ manager, observer: { callEnded: (call, error) => seen.push({ call, status: statusCodeOf(error) }) } }) });
+    t.after(() => server.close());
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as { port: number };
+    seen = [];
+    const controller = new AbortController();
+    // tf2_module's "slow" signature runs ~0.5 s per unit of x.
+    const response = fetch(`http://127.0.0.1:${port}/v1/models/tf2:predict`, {
+      method: 'POST',
+      body: '{"signature_name": "slow", "inputs": 2.0}',
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(response, { name: 'AbortError' });
+    const deadline = Date.now() + 30_000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(seen.map(({ call, status }) => [call.model, call.api, status]), [['tf2', 'predict', 'CANCELLED']]);
   });
 
   test('what the page then shows: request_count, request_latency and runtime_latency per model and API', async () => {

@@ -7,8 +7,9 @@
  *
  * The TF status a request ended with is the error its handler threw, converted as the error handler
  * converts it; a request answered without a thrown error but not with 200 (URL errors TF Serving
- * answers with an empty body) ends with INVALID_ARGUMENT. CORS preflights are not requests TF Serving's
- * handler sees, and are not observed.
+ * answers with an empty body) ends with INVALID_ARGUMENT; one whose client went away before the
+ * answer, CANCELLED. The observation ends on the response's 'close'. CORS preflights are not requests
+ * TF Serving's handler sees, and are not observed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
