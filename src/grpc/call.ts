@@ -60,7 +60,15 @@ export function unary(method: string, handler: UnaryHandler, log: CallLog): hand
     };
     let result: Promise<Uint8Array> | Uint8Array;
     try {
-      result = handler(call.request, { timeoutMs: timeoutFromDeadline(call.getDeadline()), signal: cancellation });
+      // entrypoint and api: the serving layer observes the call (metrics, access log, request logs).
+      const requestId = call.metadata.get('x-request-id')[0];
+      result = handler(call.request, {
+        timeoutMs: timeoutFromDeadline(call.getDeadline()),
+        signal: cancellation,
+        entrypoint: 'GRPC',
+        api: method,
+        ...(requestId === undefined ? {} : { requestId: String(requestId) }),
+      });
     } catch (error) {
       fail(error);
       return;

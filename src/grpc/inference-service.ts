@@ -44,7 +44,9 @@ function unary(work: (request: Buffer, call: Call) => Uint8Array | Promise<Uint8
 function callOptions(call: Call): CallOptions {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(at) ? { timeoutMs: Math.max(1, at - Date.now()) } : {};
+  // entrypoint and api: the serving layer observes the call (metrics, access log, request logs).
+  const observed = { entrypoint: 'GRPC', api: 'ModelInfer' };
+  return Number.isFinite(at) ? { timeoutMs: Math.max(1, at - Date.now()), ...observed } : observed;
 }
 
 export function inferenceServiceHandlers(v2: OpenInference): grpc.UntypedServiceImplementation {

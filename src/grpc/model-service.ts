@@ -22,9 +22,9 @@ export function modelService(inference: Inference<ModelConfigValue[]>, log: Call
   return {
     GetModelStatus: unary(
       'GetModelStatus',
-      (bytes) => {
+      (bytes, call) => {
         const { modelSpec } = decodeGetModelStatusRequest(bytes);
-        const response = inference.getModelStatus({ modelSpec });
+        const response = inference.getModelStatus({ modelSpec }, call);
         return encodeGetModelStatusResponse(
           response.modelVersionStatus.map(({ version, state, status }) => ({
             version,

@@ -101,9 +101,9 @@ export function predictionService(inference: Inference, log: CallLog, options: P
     ),
     GetModelMetadata: unary(
       'GetModelMetadata',
-      (bytes) => {
+      (bytes, call) => {
         const request = decodeGetModelMetadataRequest(bytes);
-        const response = inference.getModelMetadata({ modelSpec: request.modelSpec, metadataField: request.metadataFields });
+        const response = inference.getModelMetadata({ modelSpec: request.modelSpec, metadataField: request.metadataFields }, call);
         return encodeGetModelMetadataResponse({
           modelSpec: { name: response.modelSpec.name, version: response.modelSpec.version, signatureName: '' },
           signatureDefs: response.signatureDef,

@@ -4,7 +4,8 @@
  *
  * Contract, as TF Serving records them: request_count{model_name, status} and, for successes,
  * request_latency{model_name, API, entrypoint} for every REST request and for gRPC Predict, Classify
- * and Regress (TF Serving's other RPCs record neither); runtime_latency for every observed
+ * and Regress (TF Serving's other RPCs record neither), and beyond TF Serving for KServe v2's infer
+ * (REST `infer`, gRPC `ModelInfer`), so that all inference traffic counts; runtime_latency for every observed
  * TensorFlow run; request_example_counts for Classify, Regress and MultiInference. The tfserve_
  * gauges count every observed call in flight, per model.
  */
@@ -13,8 +14,8 @@ import type { InferenceObserver, ObservedCall } from './call-observer.js';
 import type { ModelManager } from './manager.js';
 import type { ServingMetrics } from './metrics.js';
 
-/** The gRPC methods TF Serving's PredictionServiceImpl counts. */
-const COUNTED_GRPC_APIS: ReadonlySet<string> = new Set(['Predict', 'Classify', 'Regress']);
+/** The gRPC methods TF Serving's PredictionServiceImpl counts, and KServe v2's inference (tfserve's). */
+const COUNTED_GRPC_APIS: ReadonlySet<string> = new Set(['Predict', 'Classify', 'Regress', 'ModelInfer']);
 
 /** An error's canonical code name, as TF Serving's status label reads it. */
 export function statusCodeOf(error: unknown): string {

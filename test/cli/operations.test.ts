@@ -6,12 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { suite, test, type TestContext } from 'node:test';
 
 import { run } from '../../src/cli/main.js';
+import * as grpc from '@grpc/grpc-js';
+
+import { TFServingClient } from '../../src/client/rest-client.js';
+import { GRPC_INFERENCE_SERVICE, ModelInferRequest } from '../../src/proto/serving-protos.js';
 import { PredictionLog } from '../../src/proto/serving-protos.js';
 import { parseTfRecords } from '../../src/proto/tfrecord.js';
 import { modelPath, REPO_ROOT } from '../helpers.js';
@@ -35,8 +40,21 @@ function capture(): { stream: PassThrough; text(): string } {
   return { stream, text: () => text };
 }
 
+/** A TCP port that was free a moment ago (gRPC's --port=0 means "no TCP listener", not "any port"). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '0.0.0.0', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 class Server {
   port = 0;
+  grpcPort = 0;
   #stopped = false;
   #exited = false;
   constructor(
@@ -74,8 +92,10 @@ async function start(t: TestContext, args: readonly string[]): Promise<Server> {
   const logs = capture();
   let onListening!: (port: number) => void;
   const listening = new Promise<number>((resolve) => (onListening = resolve));
-  const exit = run(['--rest_api_port=0', ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
+  const grpcPort = await freePort();
+  const exit = run(['--rest_api_port=0', `--port=${grpcPort}`, ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
   const server = new Server(exit, logs.text);
+  server.grpcPort = grpcPort;
   t.after(async () => {
     await server.stop();
   });
@@ -91,7 +111,11 @@ async function start(t: TestContext, args: readonly string[]): Promise<Server> {
 /** Runs tfserve to its end (a server that must fail to start). */
 async function runToExit(args: readonly string[]): Promise<{ code: number; messages: string[] }> {
   const logs = capture();
-  const code = await run(['--rest_api_port=0', ...args], { destination: logs.stream, errorDestination: logs.stream, signals: [STOP_SIGNAL] });
+  const code = await run(['--rest_api_port=0', `--port=${await freePort()}`, ...args], {
+    destination: logs.stream,
+    errorDestination: logs.stream,
+    signals: [STOP_SIGNAL],
+  });
   const messages = logs
     .text()
     .split('\n')
@@ -248,6 +272,43 @@ suite('Prometheus', () => {
     fs.writeFileSync(path.join(base, '1', 'assets.extra', 'mlmd_uuid'), 'test_mlmd_uuid');
     const server = await start(t, ['--model_name=m', `--model_base_path=${base}`, `--monitoring_config_file=${monitoringConfig(t)}`]);
     assert.match(await scrape(server), /^# TYPE :tensorflow:serving:mlmd_map gauge\n:tensorflow:serving:mlmd_map\{model_name="m",version="1"\} 0$/m);
+  });
+
+  test('gRPC calls: Predict, Classify and KServe v2\'s ModelInfer counted, metadata and status only in the access log', async (t) => {
+    const base = basePath(t, modelPath('tf1_methods'));
+    const server = await start(t, ['--model_name=tf1', `--model_base_path=${base}`, `--monitoring_config_file=${monitoringConfig(t)}`, '--access_log']);
+    const client = new TFServingClient(`grpc://127.0.0.1:${server.grpcPort}`);
+    t.after(() => client.close());
+    const x = { dtype: 'float32' as const, shape: [2], data: Float32Array.of(1, 2) };
+    await client.predictTensors('tf1', { x });
+    await client.classify('tf1', { signatureName: 'classify', examples: [{ x: 1.5 }] });
+    await client.metadata('tf1');
+    await client.status('tf1');
+    await assert.rejects(client.predictTensors('nope', { x }), { code: 'NOT_FOUND' });
+    // GRPCInferenceService serves on the same port.
+    const v2 = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    t.after(() => v2.close());
+    const request = ModelInferRequest.encode({ model_name: 'tf1', inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.from(Float32Array.of(3).buffer)] });
+    await new Promise((resolve, reject) =>
+      v2.makeUnaryRequest(`/${GRPC_INFERENCE_SERVICE}/ModelInfer`, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, request, (error, response) => (error ? reject(error) : resolve(response))),
+    );
+    const page = await scrape(server);
+    assert.match(page, /^:tensorflow:serving:request_count\{model_name="tf1",status="OK"\} 3$/m);
+    assert.match(page, /^:tensorflow:serving:request_latency_count\{model_name="tf1",API="ModelInfer",entrypoint="GRPC"\} 1$/m);
+    assert.match(page, /^:tensorflow:serving:request_count\{model_name="nope",status="NOT_FOUND"\} 1$/m);
+    assert.match(page, /^:tensorflow:serving:request_latency_count\{model_name="tf1",API="Predict",entrypoint="GRPC"\} 1$/m);
+    assert.match(page, /^:tensorflow:serving:request_latency_count\{model_name="tf1",API="Classify",entrypoint="GRPC"\} 1$/m);
+    assert.match(page, /^:tensorflow:serving:runtime_latency_count\{model_name="tf1",API="Classify",runtime="TF1"\} 1$/m);
+    assert.match(page, /^:tensorflow:serving:request_example_count_total\{model="tf1"\} 1$/m);
+    assert.doesNotMatch(page, /API="GetModelMetadata"/);
+    const access = await waitFor('six access lines', () => {
+      const found = server.logs().filter((line) => line['access'] !== undefined).map((line) => line.msg);
+      return found.length >= 6 ? found : undefined;
+    });
+    assert.deepEqual(
+      access.map((m) => m.split(' ').slice(0, 4).join(' ')),
+      ['GRPC Predict tf1 v1', 'GRPC Classify tf1 v1', 'GRPC GetModelMetadata tf1 v1', 'GRPC GetModelStatus tf1 OK', 'GRPC Predict nope NOT_FOUND', 'GRPC ModelInfer tf1 v1'],
+    );
   });
 
   test('a config with enable: false serves no page', async (t) => {

@@ -1,7 +1,11 @@
 """The Prometheus page (--monitoring_config_file, TFSERVING_SPEC.md §7) as Prometheus reads it: parsed
-by the official client's text parser (prometheus_client.parser) before and after some requests."""
+by the official client's text parser (prometheus_client.parser) before and after some requests, REST
+and gRPC (tensorflow-serving-api's stubs)."""
+import grpc
 import requests
+import tensorflow as tf
 from prometheus_client.parser import text_string_to_metric_families
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 PATH = "/monitoring/prometheus/metrics"
 
@@ -97,3 +101,28 @@ def test_a_query_string_is_tf_servings_400(rest_url):
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "text/plain"
     assert response.text == f"Unexpected path: {PATH}?format=text. Should be {PATH}"
+
+
+def test_grpc_predict_counts_with_the_grpc_labels(rest_url, grpc_target):
+    _, before = scrape(rest_url)
+    with grpc.insecure_channel(grpc_target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "half_plus_two"
+        request.inputs["x"].CopyFrom(tf.make_tensor_proto([1.0, 2.0], dtype=tf.float32))
+        for _ in range(2):
+            stub.Predict(request, timeout=10)
+        request.model_spec.name = "nope_over_grpc"
+        try:
+            stub.Predict(request, timeout=10)
+            raise AssertionError("expected NOT_FOUND")
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.NOT_FOUND
+    _, after = scrape(rest_url)
+    count = ":tensorflow:serving:request_count"
+    latency = ":tensorflow:serving:request_latency"
+    grpc_cell = {"model_name": "half_plus_two", "API": "Predict", "entrypoint": "GRPC"}
+    assert value(after, latency, f"{latency}_count", **grpc_cell) - value(before, latency, f"{latency}_count", **grpc_cell) == 2
+    assert value(after, count, f"{count}_total", model_name="nope_over_grpc", status="NOT_FOUND") == 1
+    buckets = [s for s in after[latency].samples if s.name.endswith("_bucket") and all(s.labels[k] == v for k, v in grpc_cell.items())]
+    assert buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == value(after, latency, f"{latency}_count", **grpc_cell)

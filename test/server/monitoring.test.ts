@@ -149,6 +149,24 @@ suite('observed REST requests', () => {
     );
   });
 
+  test('KServe v2: inference requests are observed (API infer); health and metadata probes are not', async () => {
+    const seenCalls = await observe(async () => {
+      const infer = await app.inject({ method: 'POST', url: '/v2/models/half_plus_two/infer', payload: '{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1, 2]}]}' });
+      assert.equal(infer.statusCode, 200, infer.body);
+      await app.inject({ method: 'POST', url: '/v2/models/nope/infer', payload: '{"inputs": []}' });
+      await app.inject({ method: 'GET', url: '/v2/health/ready' });
+      await app.inject({ method: 'GET', url: '/v2/models/half_plus_two/ready' });
+      await app.inject({ method: 'GET', url: '/v2/models/half_plus_two' });
+    });
+    assert.deepEqual(
+      seenCalls.map(({ call, status }) => [call.entrypoint, call.api, call.model, status, call.version, call.runtimeApi]),
+      [
+        ['REST', 'infer', 'half_plus_two', 'OK', 1, 'Predict'],
+        ['REST', 'infer', 'nope', 'NOT_FOUND', undefined, undefined],
+      ],
+    );
+  });
+
   test('CORS preflights and paths outside /v1 are not observed', async () => {
     assert.deepEqual(
       await observe(async () => {
@@ -181,7 +199,8 @@ suite('observed REST requests', () => {
 
   test('what the page then shows: request_count, request_latency and runtime_latency per model and API', async () => {
     const text = (await app.inject({ method: 'GET', url: PATH })).body;
-    assert.match(text, /^:tensorflow:serving:request_count\{model_name="nope",status="NOT_FOUND"\} 1$/m);
+    assert.match(text, /^:tensorflow:serving:request_count\{model_name="nope",status="NOT_FOUND"\} 2$/m);
+    assert.match(text, /^:tensorflow:serving:request_latency_count\{model_name="half_plus_two",API="infer",entrypoint="REST"\} 1$/m);
     assert.match(text, /^:tensorflow:serving:request_count\{model_name="",status="INVALID_ARGUMENT"\} 3$/m);
     assert.match(text, /^:tensorflow:serving:request_latency_count\{model_name="half_plus_two",API="predict",entrypoint="REST"\} 1$/m);
     assert.match(text, /^:tensorflow:serving:request_latency_bucket\{model_name="tf1",API="",entrypoint="REST",le="\+Inf"\} 2$/m);

@@ -25,7 +25,7 @@ function run(metrics: ServingMetrics, calls: Array<{ entrypoint: string; api: st
 }
 
 suite('metricsObserver', () => {
-  test('request_count for every REST request and gRPC Predict/Classify/Regress only; latency for successes', async () => {
+  test('request_count for every REST request and gRPC Predict/Classify/Regress (and v2 ModelInfer) only; latency for successes', async () => {
     const metrics = new ServingMetrics({ processMetrics: false });
     run(metrics, [
       { entrypoint: 'REST', api: 'predict', model: 'm' },
@@ -35,15 +35,17 @@ suite('metricsObserver', () => {
       { entrypoint: 'GRPC', api: 'Classify', model: 'm', error: new TfServeError('NOT_FOUND', 'x') },
       { entrypoint: 'GRPC', api: 'GetModelMetadata', model: 'm' },
       { entrypoint: 'GRPC', api: 'MultiInference', model: 'm' },
+      { entrypoint: 'GRPC', api: 'ModelInfer', model: 'm' },
     ]);
     const all = await page(metrics);
     assert.deepEqual(lines(all, ':tensorflow:serving:request_count{'), [
       ':tensorflow:serving:request_count{model_name="",status="INVALID_ARGUMENT"} 1',
       ':tensorflow:serving:request_count{model_name="m",status="NOT_FOUND"} 1',
-      ':tensorflow:serving:request_count{model_name="m",status="OK"} 3',
+      ':tensorflow:serving:request_count{model_name="m",status="OK"} 4',
     ]);
     assert.deepEqual(lines(all, ':tensorflow:serving:request_latency_count{'), [
       ':tensorflow:serving:request_latency_count{model_name="m",API="",entrypoint="REST"} 1',
+      ':tensorflow:serving:request_latency_count{model_name="m",API="ModelInfer",entrypoint="GRPC"} 1',
       ':tensorflow:serving:request_latency_count{model_name="m",API="Predict",entrypoint="GRPC"} 1',
       ':tensorflow:serving:request_latency_count{model_name="m",API="predict",entrypoint="REST"} 1',
     ]);

@@ -2,8 +2,9 @@
  * Observes every REST request under /v1 (metrics, access log, request logging; see
  * src/serving/call-observer.ts) from its arrival to its last byte, so that requests the serving layer
  * never sees (a malformed URL, a body that is not JSON) count too, as TF Serving counts every request
- * its REST handler gets. The observation rides on the request (`request.observation`); app.ts hands it
- * to the routes in CallOptions, and the serving layer adds the version, the run and the exchange.
+ * its REST handler gets; and KServe v2's inference requests (POST /v2/models/<m>/infer, API `infer`),
+ * not its health and metadata probes. The observation rides on the request (`request.observation`);
+ * the routes hand it on in CallOptions, and the serving layer adds the version, the run and the exchange.
  *
  * The TF status a request ended with is the error its handler threw, converted as the error handler
  * converts it; a request answered without a thrown error but not with 200 (URL errors TF Serving
@@ -17,6 +18,7 @@ import { TfServeError } from '../../model/errors.js';
 import type { ObservedCall } from '../../serving/call-observer.js';
 import type { Inference } from '../../serving/inference.js';
 import { parseRestUrl } from '../rest-url.js';
+import { parseV2Path } from '../routes/v2.js';
 import { toTfServeError } from './errors.js';
 
 declare module 'fastify' {
@@ -28,7 +30,15 @@ declare module 'fastify' {
 
 const V1_PATH = /^\/v1\//i;
 
-function describe(request: FastifyRequest): { model: string; api: string } {
+/** The model and API label of an observed request, or null for one that is not observed. */
+function describe(request: FastifyRequest): { model: string; api: string } | null {
+  if (request.method === 'OPTIONS') return null;
+  const url = request.originalUrl;
+  if (url.startsWith('/v2/')) {
+    const route = request.method === 'POST' ? parseV2Path(url.split('?', 1)[0]!) : null;
+    return route?.kind === 'infer' ? { model: route.name, api: 'infer' } : null;
+  }
+  if (!V1_PATH.test(url)) return null;
   try {
     const api = parseRestUrl(request.method, request.originalUrl);
     return { model: api.model, api: api.kind === 'status' || api.kind === 'metadata' ? '' : api.kind };
@@ -54,9 +64,9 @@ export function registerObservation(app: FastifyInstance, inference: Inference):
   // Callback hooks: fastify runs them without a promise per hook and request. The response's 'close'
   // comes once whether the response was sent or the client went away first.
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.method !== 'OPTIONS' && V1_PATH.test(request.originalUrl)) {
-      const { model, api } = describe(request);
-      const observation = inference.startCall({ entrypoint: 'REST', api, model, requestId: String(request.id) });
+    const described = describe(request);
+    if (described !== null) {
+      const observation = inference.startCall({ entrypoint: 'REST', api: described.api, model: described.model, requestId: String(request.id) });
       if (observation !== undefined) {
         request.observation = observation;
         reply.raw.once('close', () => end(observation, request, reply));

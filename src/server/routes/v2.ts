@@ -101,7 +101,8 @@ export function registerV2Routes(app: FastifyInstance, v2: OpenInference, contex
         const body = await decodedBody(request, bodyLimit);
         const header = request.headers[HEADER_LENGTH];
         const inferRequest = decodeInferRequest(body, Array.isArray(header) ? header.join(',') : header, route.name, context.json);
-        const response = await v2.infer(route, inferRequest, context.call);
+        const { observation } = request;
+        const response = await v2.infer(route, inferRequest, observation === undefined ? context.call : { ...context.call, observation });
         const encoded = encodeInferResponse(response, binaryOutputs(inferRequest));
         if (encoded.headerLength === undefined) return sendJson(reply, 200, encoded.body);
         return reply.code(200).header('Inference-Header-Content-Length', encoded.headerLength).type('application/octet-stream').send(encoded.body);
