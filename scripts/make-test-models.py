@@ -402,6 +402,57 @@ def make_cnn():
 
 
 # --------------------------------------------------------------------------------------------------
+# batch_probe: outputs that reveal the batch a run saw, for the batching tests. Every output has one
+# row per input row (batching splits outputs on dim 0), except in the two signatures that test
+# TF Serving's checks of batched outputs.
+
+class BatchProbe(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="x")])
+    def serving_default(self, x):
+        rows = tf.shape(x)[0]
+        return {
+            "y": tf.identity(x),
+            "batch_size": tf.fill([rows], rows),
+            "width": tf.fill([rows], tf.shape(x)[1]),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="s")])
+    def strings(self, s):
+        rows = tf.shape(s)[0]
+        return {"joined": tf.strings.join([s, "!"]), "batch_size": tf.fill([rows], rows)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="a"), tf.TensorSpec([None], tf.float32, name="b")])
+    def pair(self, a, b):
+        return {"sum": a + b, "batch_size": tf.fill([tf.shape(a)[0]], tf.shape(a)[0])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def scalar_output(self, x):
+        return {"total": tf.reduce_sum(x)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def first_row(self, x):
+        return {"head": x[:1]}
+
+
+def make_batch_probe():
+    module = BatchProbe()
+    export_dir = fresh_dir(os.path.join(FIXTURES, "batch_probe", "1"))
+    tf.saved_model.save(module, export_dir, signatures={
+        "serving_default": module.serving_default, "strings": module.strings, "pair": module.pair,
+        "scalar_output": module.scalar_output, "first_row": module.first_row,
+    })
+    f32 = lambda v: np.array(v, dtype=np.float32)  # noqa: E731
+    cases = [
+        ("serving_default", {"x": f32([[1, 2, 3], [4, 5, 6]])}),
+        ("strings", {"s": np.array([b"a", b"bc"], object)}),
+        ("pair", {"a": f32([1, 2]), "b": f32([10, 20])}),
+        ("scalar_output", {"x": f32([1, 2, 3])}),
+        ("first_row", {"x": f32([7, 8])}),
+    ]
+    write_golden("batch_probe", export_dir, run_signatures_tf2(export_dir, cases))
+
+
+# --------------------------------------------------------------------------------------------------
 # half_plus_two: the bundled default model (x float32 [-1] -> y = 0.5 x + 2), as in the README.
 
 class HalfPlusTwo(tf.Module):
@@ -426,7 +477,7 @@ def make_half_plus_two():
 MODELS = {
     "tf2_module": make_tf2_module, "keras_multi": make_keras_multi, "dtypes": make_dtypes,
     "tf1_methods": make_tf1_methods, "image_bytes": make_image_bytes, "cnn": make_cnn,
-    "half_plus_two": make_half_plus_two,
+    "half_plus_two": make_half_plus_two, "batch_probe": make_batch_probe,
 }
 
 
