@@ -17,7 +17,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { invalidArgument } from '../model/errors.js';
 import { binding } from '../model/native.js';
 import { allocTensor } from '../model/tensor.js';
-import type { Inference } from '../serving/inference.js';
+import { Cancellation, type Inference } from '../serving/inference.js';
 import { OpenInference } from '../serving/open-inference.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { registerErrorHandler } from './plugins/errors.js';
@@ -140,21 +140,31 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     call: { timeoutMs: restTimeoutMs > 0 ? restTimeoutMs : undefined },
   };
 
-  async function handle(api: RestRequest, request: FastifyRequest): Promise<Buffer | string> {
+  /** `context` with a call signal that fires when the client goes away before the answer is sent. */
+  function cancellable(context: RestContext, reply: FastifyReply): RestContext {
+    const cancellation = new Cancellation();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) cancellation.abort();
+    });
+    return { ...context, call: { ...context.call, signal: cancellation } };
+  }
+
+  async function handle(api: RestRequest, request: FastifyRequest, reply: FastifyReply): Promise<Buffer | string> {
     const observation = request.observation;
     const context = observation === undefined ? shared : { ...shared, call: { ...shared.call, observation } };
     const target: RestTarget = { name: api.model, version: api.version, versionLabel: api.label };
     if (api.kind === 'status') return statusRoute(context, target);
     if (api.kind === 'metadata') return metadataRoute(context, target);
+    const running = cancellable(context, reply);
     // The body is parsed before the servable is resolved: TF Serving reports JSON errors first.
     const body = await requestBody(request);
     if (api.kind === 'predict') {
       const contentType = request.headers['content-type'];
       const imageKind = imageRequestKind(contentType);
-      if (imageKind !== null) return predictImageRoute(imageKind, context, target, body, contentType!, imageLimits);
-      return predictRoute(context, target, body);
+      if (imageKind !== null) return predictImageRoute(imageKind, running, target, body, contentType!, imageLimits);
+      return predictRoute(running, target, body);
     }
-    return classifyRegressRoute(api.kind, context, target, body);
+    return classifyRegressRoute(api.kind, running, target, body);
   }
 
   async function serve(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -172,7 +182,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.info({ code: error.code, status: 400 }, error.message);
       return reply.code(400).type('application/json').send(Buffer.alloc(0));
     }
-    const body = await handle(api, request);
+    const body = await handle(api, request, reply);
     // A Buffer, so that fastify does not append "; charset=utf-8": TF Serving sends exactly application/json.
     return reply.code(200).type('application/json').send(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
   }

@@ -80,6 +80,29 @@ export interface CancelSignal {
 }
 
 /**
+ * A CancelSignal for one listener at a time, which is all a request registers at each layer: an
+ * AbortController with a listener costs ~5 µs per call; this costs nothing.
+ */
+export class Cancellation implements CancelSignal {
+  aborted = false;
+  #listener: (() => void) | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#listener === listener) this.#listener = undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.#listener?.();
+  }
+}
+
+/**
  * An input as a tensor, or as a function that decodes it: TF Serving parses each input's TensorProto
  * only once the servable, the signature and the input count have been checked, so a transport that
  * reads tensors off the wire (gRPC) hands them in undecoded to keep that error order.
@@ -268,6 +291,8 @@ async function runAndRelease(
   }
   return new Promise<Tensor[]>((resolve, reject) => {
     let settled = false;
+    // The servable's own signal, so that a run still queued (batching) leaves its queue.
+    const run = new Cancellation();
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
@@ -276,10 +301,11 @@ async function runAndRelease(
       return true;
     };
     const onAbort = (): void => {
+      run.abort();
       if (settle()) reject(cancelled());
     };
     signal.addEventListener('abort', onAbort);
-    handle.servable.run({ feeds, fetches, timeoutMs: call.timeoutMs }).then(
+    handle.servable.run({ feeds, fetches, timeoutMs: call.timeoutMs, signal: run }).then(
       (tensors) => {
         if (settle()) resolve(tensors);
       },

@@ -4,9 +4,11 @@
  * SavedModel behind them, so that batching, warmup and metrics can wrap `run` (a wrapper is a
  * Servable too) and no transport depends on the model core.
  */
+import { TfServeError } from '../model/errors.js';
 import type { SavedModel } from '../model/saved-model.js';
 import type { SignatureDefJson, SignatureInfo } from '../model/signature.js';
 import type { Tensor, TensorInput } from '../model/tensor.js';
+import type { CancelSignal } from './inference.js';
 
 export interface RunRequest {
   /** Feeds by graph tensor name ("op:index"). */
@@ -15,6 +17,8 @@ export interface RunRequest {
   readonly fetches: readonly string[];
   /** Abort with DEADLINE_EXCEEDED after this many milliseconds; none when undefined. */
   readonly timeoutMs?: number;
+  /** Fires when the request's client went away: a run that has not started must not start. */
+  readonly signal?: CancelSignal;
 }
 
 export interface Servable {
@@ -50,6 +54,7 @@ export class SavedModelServable implements Servable {
   }
 
   run(request: RunRequest): Promise<Tensor[]> {
+    if (request.signal?.aborted) return Promise.reject(new TfServeError('CANCELLED', 'The client cancelled the call'));
     return this.#model.run(request.feeds, request.fetches, { timeoutMs: request.timeoutMs });
   }
 
