@@ -21,7 +21,6 @@ interface FlagSpec {
   quiet?: boolean;
 }
 
-const BATCHING = 'server-side batching is not implemented yet; requests run as they come';
 const TFLITE = 'TensorFlow Lite models are not supported; the SavedModel is loaded';
 
 export const FLAGS = {
@@ -70,14 +69,12 @@ export const FLAGS = {
     quiet: true,
   },
   allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'allow new labels on versions that are not loaded yet' },
-  enable_batching: { type: 'bool', default: false, help: 'batch requests', notYet: BATCHING },
-  batching_parameters_file: { type: 'string', default: '', help: 'BatchingParameters text file', notYet: BATCHING, quiet: true },
+  enable_batching: { type: 'bool', default: false, help: 'merge concurrent requests into batched TensorFlow runs' },
+  batching_parameters_file: { type: 'string', default: '', help: 'BatchingParameters text file (needs --enable_batching)' },
   enable_per_model_batching_parameters: {
     type: 'bool',
     default: false,
-    help: 'read <version>/batching_params.pbtxt per model',
-    notYet: BATCHING,
-    quiet: true,
+    help: 'batch each version with its own <version>/batching_params.pbtxt (none: not batched); only the thread settings of --batching_parameters_file apply',
   },
   enable_model_warmup: {
     type: 'bool',

@@ -28,6 +28,7 @@ import { startGrpc } from './grpc.js';
 import type { SessionConfig } from '../model/session-config.js';
 import { Inference } from '../serving/inference.js';
 import { OpenInference } from '../serving/open-inference.js';
+import { type ModelBatchingOptions, serverBatching, wrapForBatching } from '../serving/batching/batching-servable.js';
 import { SavedModelServable } from '../serving/servable.js';
 import { ServerCore } from '../serving/server-core.js';
 import {
@@ -253,15 +254,24 @@ async function serve(
   const tags = flags.saved_model_tags.split(',').map((tag) => tag.trim()).filter(Boolean);
   const logFns = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
   let ops: Operations;
+  let batching: ModelBatchingOptions | null;
   let core: ServerCore;
   try {
     ops = new Operations({ flags, tags, log, configs });
+    batching = serverBatching(
+      { enableBatching: flags.enable_batching, parametersFile: flags.batching_parameters_file, perModel: flags.enable_per_model_batching_parameters },
+      (message) => log.info(message),
+      ops.metrics,
+    );
   } catch (err) {
     return fail(err);
   }
   try {
     core = new ServerCore(configs, {
-      load: async (dir, name, version) => ops.prepare(new SavedModelServable(await loadVersion(dir, tags, session, ops)), name, version),
+      load: async (dir, name, version) => {
+        const servable = new SavedModelServable(await loadVersion(dir, tags, session, ops));
+        return ops.prepare(batching === null ? servable : await wrapForBatching(servable, name, batching), name, version);
+      },
       maxLoadRetries: Math.max(0, flags.max_num_load_retries),
       loadRetryIntervalMs: Math.max(0, flags.load_retry_interval_micros / 1000),
       pollWaitSeconds: flags.file_system_poll_wait_seconds,

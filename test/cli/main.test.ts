@@ -17,7 +17,7 @@ import { loadSync } from '@grpc/proto-loader';
 
 import { BUNDLED_MODEL, run } from '../../src/cli/main.js';
 import { protoDir } from '../../src/proto/serving-protos.js';
-import { SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
+import { MODELS_DIR, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const STOP_SIGNAL = 'SIGUSR2';
 const DEADLINE_MS = 60_000;
@@ -195,10 +195,8 @@ suite('tfserve command line', () => {
     assert.ok(messages.includes(`Successfully loaded servable version {name: ${BUNDLED_MODEL.name} version: 1}`), messages.join('\n'));
     assert.ok(messages.includes(`Exporting HTTP/REST API at:localhost:${server.port} ...`), messages.join('\n'));
     assert.ok(messages.some((m) => /^Running gRPC ModelServer at 0\.0\.0\.0:\d+ \.\.\.$/.test(m)), messages.join('\n'));
-    // The state of the features tfserve does not have yet is logged.
-    for (const flag of ['--enable_batching=false']) {
-      assert.ok(messages.some((m) => m.startsWith(`${flag}: `)), `no log line for ${flag}`);
-    }
+    // Every feature a default command line asks for is implemented: no "not yet" line at startup.
+    assert.deepEqual(messages.filter((m) => /^--\w+=[^:]*: /.test(m)), []);
     assert.equal(signalListeners(), listenersBefore + 1);
 
     assert.equal(await server.stop(), 0);
@@ -211,11 +209,11 @@ suite('tfserve command line', () => {
   });
 
   test('--log_format=pretty writes readable lines', async (t) => {
-    const server = await start(t, ['--log_format=pretty', '--log_level=warn', '--enable_batching']);
+    const server = await start(t, ['--log_format=pretty', '--log_level=warn', '--xla_cpu_compilation_enabled']);
     assert.equal(await server.stop(), 0);
     const text = server.output();
     assert.doesNotMatch(text, /^\{/m);
-    assert.match(text, /WARN \(tfserve\): --enable_batching=true: server-side batching is not implemented yet/);
+    assert.match(text, /WARN \(tfserve\): --xla_cpu_compilation_enabled=true: XLA compilation is not enabled by tfserve/);
     // --log_level=warn hides the info lines.
     assert.doesNotMatch(text, /Successfully loaded/);
   });
@@ -582,5 +580,103 @@ suite('tfserve command line: gRPC', () => {
     const result = await runToExit(['--port=70000']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /Invalid value "70000" for flag --port: expected a port between 0 and 65535/);
+  });
+});
+
+suite('tfserve --enable_batching', () => {
+  const PROBE = path.join(MODELS_DIR, 'batch_probe');
+  const FAR = 'batch_timeout_micros { value: 600000000 }';
+
+  function parametersFile(t: TestContext, text: string): string {
+    const file = path.join(tempDir(t), 'batching.config');
+    fs.writeFileSync(file, text);
+    return file;
+  }
+
+  async function probe(server: Server, rows: number[][]): Promise<{ status: number; text: string }> {
+    return predict(server, 'probe', { instances: rows });
+  }
+
+  function batchSizes(text: string): number[] {
+    return (JSON.parse(text) as { predictions: { batch_size: number }[] }).predictions.map((p) => p.batch_size);
+  }
+
+  test('concurrent REST requests share a batch', async (t) => {
+    const file = parametersFile(t, `max_batch_size { value: 3 } ${FAR}`);
+    const server = await start(t, ['--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${file}`]);
+    const answers = await Promise.all([probe(server, [[1, 2]]), probe(server, [[3, 4], [5, 6]])]);
+    for (const { status, text } of answers) assert.equal(status, 200, text);
+    assert.deepEqual(answers.map(({ text }) => batchSizes(text)), [[3], [3, 3]]);
+    assert.deepEqual((JSON.parse(answers[1]!.text) as { predictions: { y: number[] }[] }).predictions.map((p) => p.y), [[3, 4], [5, 6]]);
+    assert.ok(server.messages().includes('Wrapping session to perform batch processing'));
+  });
+
+  test('per-model parameters: a version\'s batching_params.pbtxt', async (t) => {
+    const base = tempDir(t);
+    const version = path.join(base, '1');
+    fs.mkdirSync(version);
+    for (const entry of fs.readdirSync(path.join(PROBE, '1'))) fs.symlinkSync(path.join(PROBE, '1', entry), path.join(version, entry));
+    fs.writeFileSync(path.join(version, 'batching_params.pbtxt'), `max_batch_size { value: 2 } ${FAR}`);
+    const server = await start(t, ['--model_name=probe', `--model_base_path=${base}`, '--enable_batching', '--enable_per_model_batching_parameters']);
+    const answers = await Promise.all([probe(server, [[1]]), probe(server, [[2]])]);
+    assert.deepEqual(answers.map(({ text }) => batchSizes(text)), [[2], [2]]);
+  });
+
+  test('EXPECTED FAILURE - TF Serving\'s codes over REST: 400 too large, 503 queue full, 429 expired in the queue', async (t) => {
+    const file = parametersFile(t, `max_batch_size { value: 2 } max_enqueued_batches { value: 1 } ${FAR}`);
+    const server = await start(t, ['--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${file}`]);
+    const tooLarge = await probe(server, [[1], [2], [3]]);
+    assert.deepEqual(tooLarge, { status: 400, text: '{\n    "error": "Task size 3 is larger than maximum input batch size 2"\n}' });
+    const queued = probe(server, [[1]]);
+    // A request that does not fit the open batch with no room for another batch is refused.
+    let full: { status: number; text: string } | undefined;
+    await waitFor('the queue to refuse a request', async () => {
+      full = await probe(server, [[2], [3]]);
+      return full.status === 503 ? full : undefined;
+    });
+    assert.equal(full!.text, '{\n    "error": "The batch scheduling queue to which this task was submitted is full; currently 1 batches enqueued and max_enqueued_batches is 1"\n}');
+    // One more row fills the open batch, which runs.
+    const [first, filler] = await Promise.all([queued, probe(server, [[4]])]);
+    assert.deepEqual([batchSizes(first.text), batchSizes(filler.text)], [[2], [2]]);
+    await server.stop();
+
+    const slow = parametersFile(t, 'max_batch_size { value: 8 } batch_timeout_micros { value: 50000 }');
+    const expiring = await start(t, [
+      '--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${slow}`, '--rest_api_timeout_in_ms=1',
+    ]);
+    assert.deepEqual(await probe(expiring, [[1]]), { status: 429, text: '{\n    "error": "Run() timeout exceeded while waiting in batching queue"\n}' });
+  });
+
+  test('EXPECTED FAILURE - a bad configuration fails the model\'s load with TF Serving\'s text', async (t) => {
+    const file = parametersFile(t, 'max_batch_size { value: 32 } allowed_batch_sizes: 8 allowed_batch_sizes: 16');
+    const result = await runToExit([
+      '--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${file}`, '--max_num_load_retries=0', '--rest_api_port=0',
+    ]);
+    assert.equal(result.code, 255);
+    const failure = result.stdout.split('\n').find((l) => l.includes('Failed to start server'));
+    assert.ok(failure, result.stdout);
+    assert.equal(
+      (JSON.parse(failure) as LogLine).msg,
+      'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: {{{name: probe version: 1} due to error: INVALID_ARGUMENT: ' +
+        'Last entry in allowed_batch_sizes must match max_batch_size; last entry was 16; expected 32}, }',
+    );
+  });
+
+  test('EXPECTED FAILURE - startup errors: a file without --enable_batching, a file that does not parse, no batch threads', async (t) => {
+    const file = parametersFile(t, 'max_batch_size { value: 8 }');
+    const without = await runToExit(['--model_name=probe', `--model_base_path=${PROBE}`, `--batching_parameters_file=${file}`, '--rest_api_port=0']);
+    assert.equal(without.code, 255);
+    assert.match(
+      without.stdout,
+      /"msg":"Failed to start server\. Error: INVALID_ARGUMENT: server_options\.batching_parameters_file is set without setting server_options\.enable_batching to true\."/,
+    );
+    const broken = parametersFile(t, 'max_batch_size: 8');
+    const unparsable = await runToExit(['--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${broken}`, '--rest_api_port=0']);
+    assert.equal(unparsable.code, 255);
+    assert.ok(unparsable.stdout.includes(`Failed to start server. Error: INVALID_ARGUMENT: Invalid protobuf file: '${broken}': Error parsing text-format`), unparsable.stdout);
+    const threads = parametersFile(t, 'num_batch_threads { value: 0 }');
+    const noThreads = await runToExit(['--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${threads}`, '--rest_api_port=0']);
+    assert.equal(noThreads.code, 255);
+    assert.match(noThreads.stdout, /"msg":"Failed to start server\. Error: INVALID_ARGUMENT: num_batch_threads must be positive; was 0"/);
   });
 });
