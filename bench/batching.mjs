@@ -6,9 +6,11 @@
 // process and takes turns, round after round, so that all see the same machine; the medians over
 // rounds are reported, and the ratios are of those medians.
 //
-//   npm run bench:batching        # ~3 min; BENCH_ROUNDS (3), BENCH_SECONDS (3 per cell), BENCH_CONCURRENCY
+//   npm run bench:batching        # ~3 min; BENCH_ROUNDS (5), BENCH_SECONDS (3 per cell), BENCH_CONCURRENCY (1,16,64)
 //
-// Batching runs with num_batch_threads 2 (this machine's cores), max_batch_size 64 and
+// Batching runs with num_batch_threads BENCH_THREADS (4: as many runs at once as tfserve's run threads
+// give batching off, TFSERVE_RUN_THREADS), max_batch_size BENCH_MAX_BATCH (8, where this CNN's
+// images/s peak on a 2-core CPU; see the raw curve the benchmark prints first) and
 // batch_timeout_micros BENCH_TIMEOUT_MICROS (2000). Inputs come from allocTensor, as the JSON parser's
 // big arrays do, so batching off feeds TensorFlow without a copy and batching on copies each image once.
 import { createRequire } from 'node:module';
@@ -27,12 +29,13 @@ const { Inference } = require('../dist/serving/inference.js');
 const { ModelManager } = require('../dist/serving/manager.js');
 const { SavedModelServable } = require('../dist/serving/servable.js');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const TIMEOUT_MICROS = Number(process.env.BENCH_TIMEOUT_MICROS ?? 2000);
-const THREADS = 2;
-const PARAMETERS = `max_batch_size { value: 64 } batch_timeout_micros { value: ${TIMEOUT_MICROS} } num_batch_threads { value: ${THREADS} }`;
+const THREADS = Number(process.env.BENCH_THREADS ?? 4);
+const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 8);
+const PARAMETERS = `max_batch_size { value: ${MAX_BATCH} } batch_timeout_micros { value: ${TIMEOUT_MICROS} } num_batch_threads { value: ${THREADS} }`;
 const CNN = path.join(root, 'test', 'fixtures', 'models', 'cnn', '1');
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -95,7 +98,8 @@ const outputName = Object.values(signature.outputs)[0].name;
 
 // Batch sizes that formed, per concurrency (recorded through the metrics hook).
 let formed = [];
-const sizes = { batchInput() {}, batchQueued() {}, batchMerged: (size) => formed.push(size), batchRun() {}, queued() {} };
+let waits = [];
+const sizes = { batchInput() {}, batchQueued: (_pool, us) => waits.push(us), batchMerged: (size) => formed.push(size), batchRun() {}, queued() {} };
 const scheduler = new BatchScheduler({ numBatchThreads: THREADS, threadPoolName: 'bench' });
 const off = await serve('off', new SavedModelServable(model));
 const on = await serve('on', new BatchingServable(new SavedModelServable(model), { scheduler, queue: queueOptions(parseBatchingParameters(PARAMETERS)), metrics: sizes }));
@@ -107,6 +111,11 @@ console.log(`# ${ROUNDS} interleaved rounds of ${SECONDS} s per cell; batching: 
 await load(off.inference, 'off', 4, inputs);
 await load(on.inference, 'on', 64, inputs);
 
+// The raw curve, to pick max_batch_size: images/s of the session alone at each batch size.
+const curve = [];
+for (const b of [1, 2, 4, 8, 16, 32, 64]) curve.push(`${b}: ${(await raw(model, b, inputName, outputName)).toFixed(0)}`);
+console.log(`# raw session images/s by batch size (${THREADS} runs at once): ${curve.join(', ')}`);
+
 const samples = new Map();
 const push = (key, value) => samples.set(key, [...(samples.get(key) ?? []), value]);
 const batchSizes = new Map();
@@ -114,7 +123,9 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const c of CONCURRENCY) {
     const plain = await load(off.inference, 'off', c, inputs);
     formed = [];
+    waits = [];
     const batched = await load(on.inference, 'on', c, inputs);
+    push(`${c}:wait`, waits.reduce((x, y) => x + y, 0) / waits.length);
     const b = Math.max(1, Math.round(formed.reduce((x, y) => x + y, 0) / formed.length));
     batchSizes.set(c, [...(batchSizes.get(c) ?? []), b]);
     for (const [key, value] of Object.entries({ offRps: plain.rps, offP50: plain.p50, offP99: plain.p99, offMean: plain.mean, onRps: batched.rps, onP50: batched.p50, onP99: batched.p99, onMean: batched.mean })) {
@@ -135,7 +146,12 @@ for (const c of CONCURRENCY) {
       `${fmt(m('raw'))} | ${fmt(m('onRps') / m('offRps'), 2)} | ${fmt(m('onRps') / m('raw'), 2)} |`,
   );
 }
-const added = median(samples.get(`${CONCURRENCY[0]}:onMean`)) - median(samples.get(`${CONCURRENCY[0]}:offMean`));
-console.log(`# c=${CONCURRENCY[0]}: batching adds ${fmt(added * 1000, 0)} µs per request on average (batch_timeout_micros ${TIMEOUT_MICROS}: ${fmt((added * 1000) / TIMEOUT_MICROS, 2)}x)`);
+const first = CONCURRENCY[0];
+const added = (median(samples.get(`${first}:onMean`)) - median(samples.get(`${first}:offMean`))) * 1000;
+const wait = median(samples.get(`${first}:wait`));
+console.log(
+  `# c=${first}: mean latency on − off ${fmt(added, 0)} µs (${fmt(added / TIMEOUT_MICROS, 2)}x batch_timeout_micros ${TIMEOUT_MICROS}); ` +
+    `time in the queue ${fmt(wait, 0)} µs (${fmt(wait / TIMEOUT_MICROS, 2)}x)`,
+);
 await on.manager.close();
 await off.manager.close();

@@ -451,10 +451,11 @@ suite('BatchingServable: unload and clients that go away', () => {
     assert.deepEqual(recording.requests[0]!.feeds[X]!.shape, [1, 2]);
   });
 
-  test('EXPECTED FAILURE - a request whose signal already fired is not queued', async (t) => {
-    const { servable } = await setup(t, '');
+  test('EXPECTED FAILURE - a request whose signal already fired is not queued, and unbatched it does not run', async (t) => {
+    const { servable, recording } = await setup(t, '');
     await rejectsWith(probe(servable, [[1]], { signal: AbortSignal.abort() }), 'CANCELLED', 'The client cancelled the call');
     assert.equal(servable.enqueuedTasks, 0);
+    await rejectsWith(probe(recording.inner, [[1]], { signal: AbortSignal.abort() }), 'CANCELLED', 'The client cancelled the call');
   });
 
   test('a REST request whose client disconnects leaves the queue', async (t) => {
