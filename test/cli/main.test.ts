@@ -611,6 +611,28 @@ suite('tfserve --enable_batching', () => {
     assert.ok(server.messages().includes('Wrapping session to perform batch processing'));
   });
 
+  test('REST and gRPC requests share a batch', async (t) => {
+    const file = parametersFile(t, `max_batch_size { value: 3 } ${FAR}`);
+    const grpcPort = await freePort();
+    const server = await start(t, [`--port=${grpcPort}`, '--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${file}`]);
+    const api = grpc.loadPackageDefinition(
+      loadSync('tensorflow_serving/apis/prediction_service.proto', { keepCase: true, longs: String, enums: String, includeDirs: [protoDir()] }),
+    ) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const client = new api.tensorflow.serving.PredictionService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    t.after(() => client.close());
+    const overGrpc = new Promise<{ batch_size: { int_val: number[] }; y: { float_val: number[] } }>((resolve, reject) => {
+      const request = { model_spec: { name: 'probe' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }, { size: 2 }] }, float_val: [7, 8] } } };
+      client.Predict(request, (error: Error | null, response: { outputs: { batch_size: { int_val: number[] }; y: { float_val: number[] } } }) =>
+        error ? reject(error) : resolve(response.outputs),
+      );
+    });
+    const [rest, fromGrpc] = await Promise.all([probe(server, [[1, 2], [3, 4]]), overGrpc]);
+    assert.equal(rest.status, 200, rest.text);
+    assert.deepEqual(batchSizes(rest.text), [3, 3]);
+    assert.deepEqual(fromGrpc.batch_size.int_val, [3]);
+    assert.deepEqual(fromGrpc.y.float_val, [7, 8]);
+  });
+
   test('per-model parameters: a version\'s batching_params.pbtxt', async (t) => {
     const base = tempDir(t);
     const version = path.join(base, '1');

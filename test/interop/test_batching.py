@@ -1,7 +1,8 @@
 """Server-side batching as TF Serving users see it, with `requests` (TFSERVING_SPEC.md §5).
 
 These checks start a tfserve of their own with --enable_batching (the shared interop server runs
-without it) on free ports, serving batch_probe, whose outputs tell the batch size a run saw.
+without it) on free ports, serving batch_probe, whose outputs tell the batch size a run saw; REST
+through `requests`, gRPC through the official tensorflow-serving-api stubs.
 """
 import concurrent.futures
 import os
@@ -10,8 +11,12 @@ import socket
 import subprocess
 import time
 
+import grpc
+import numpy as np
 import pytest
 import requests
+import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 REPO = os.environ["TFSERVE_REPO"]
 # Long enough never to be reached: a batch runs because it is full.
@@ -51,13 +56,24 @@ def batching_url(tmp_path_factory):
         if server.poll() is not None or time.time() > deadline:
             raise RuntimeError(f"tfserve did not come up:\n{(work / 'server.log').read_text()[-4000:]}")
         time.sleep(0.25)
-    yield url
+    yield url, f"127.0.0.1:{grpc_port}"
     server.terminate()
     server.wait(timeout=60)
 
 
-def predict(url, rows):
+def predict(server, rows):
+    url, _ = server
     return requests.post(f"{url}/v1/models/probe:predict", json={"instances": rows}, timeout=60)
+
+
+def predict_grpc(server, rows):
+    _, target = server
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "probe"
+    request.inputs["x"].CopyFrom(tf.make_tensor_proto(np.array(rows, np.float32)))
+    with grpc.insecure_channel(target) as channel:
+        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
+    return {key: tf.make_ndarray(tensor).tolist() for key, tensor in response.outputs.items()}
 
 
 def test_concurrent_requests_run_as_one_batch(batching_url):
@@ -76,3 +92,14 @@ def test_a_request_larger_than_max_batch_size_is_refused(batching_url):
     response = predict(batching_url, [[1.0]] * 5)
     assert response.status_code == 400
     assert response.json() == {"error": "Task size 5 is larger than maximum input batch size 4"}
+
+
+def test_rest_and_grpc_requests_share_a_batch(batching_url):
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        rest = pool.submit(predict, batching_url, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+        over_grpc = pool.submit(predict_grpc, batching_url, [[7.0, 8.0]])
+        rest, over_grpc = rest.result(), over_grpc.result()
+    assert rest.status_code == 200, rest.text
+    assert [row["batch_size"] for row in rest.json()["predictions"]] == [4, 4, 4]
+    assert over_grpc["batch_size"] == [4]
+    assert over_grpc["y"] == [[7.0, 8.0]]

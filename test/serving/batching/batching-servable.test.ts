@@ -22,7 +22,7 @@ import {
   taskSize,
   wrapForBatching,
 } from '../../../src/serving/batching/batching-servable.js';
-import { Inference } from '../../../src/serving/inference.js';
+import { Cancellation, Inference } from '../../../src/serving/inference.js';
 import { ModelManager } from '../../../src/serving/manager.js';
 import { ServingMetrics } from '../../../src/serving/metrics.js';
 import { type RunRequest, type Servable, SavedModelServable } from '../../../src/serving/servable.js';
@@ -456,6 +456,27 @@ suite('BatchingServable: unload and clients that go away', () => {
     await rejectsWith(probe(servable, [[1]], { signal: AbortSignal.abort() }), 'CANCELLED', 'The client cancelled the call');
     assert.equal(servable.enqueuedTasks, 0);
     await rejectsWith(probe(recording.inner, [[1]], { signal: AbortSignal.abort() }), 'CANCELLED', 'The client cancelled the call');
+  });
+
+  test('EXPECTED FAILURE - a call cancelled through the serving layer (gRPC\'s path) leaves the queue', async (t) => {
+    const manager = new ModelManager({
+      load: async (dir) => new BatchingServable(new SavedModelServable(await loadSavedModel(dir)), {
+        scheduler: new BatchScheduler({ numBatchThreads: 1, threadPoolName: 'test' }),
+        queue: queueOptions(parseBatchingParameters(`max_batch_size { value: 8 } ${FAR}`)),
+      }),
+    });
+    t.after(() => manager.close());
+    manager.setAspiredVersions('probe', [{ version: 1, path: PROBE }]);
+    await manager.settled();
+    const handle = manager.acquire('probe', {});
+    const servable = handle.servable as BatchingServable;
+    handle.release();
+    const cancellation = new Cancellation();
+    const answer = new Inference({ manager }).predict({ modelSpec: { name: 'probe' }, inputs: { x: rows([[1]]) } }, { signal: cancellation });
+    await waitUntil('the request is queued', () => servable.enqueuedTasks === 1);
+    cancellation.abort();
+    assert.equal(servable.enqueuedTasks, 0);
+    await rejectsWith(answer, 'CANCELLED', 'The client cancelled the call');
   });
 
   test('a REST request whose client disconnects leaves the queue', async (t) => {
