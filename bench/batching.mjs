@@ -2,11 +2,13 @@
 // per request, through the serving layer (Inference.predict: what REST and gRPC call after decoding)
 // with c closed-loop clients at c = 1, 16, 64, batching off and on; then the raw session throughput
 // (SavedModel.run on a [B,64,64,3] batch, the library over TF_SessionRun) at each batch size B that
-// formed, with as many runs at once as batching has batch threads. Everything runs in this one
-// process and takes turns, round after round, so that all see the same machine; the medians over
-// rounds are reported, and the ratios are of those medians.
+// formed, with as many runs at once as batching could have (c / B, at most its batch threads).
+// Everything runs in this one process and takes turns, round after round, so that all see the same
+// machine; the medians over rounds are reported, and the ratios are of those medians. At c=1 it also
+// times batching off with the batch timeout's idle time before each request: TensorFlow's threads
+// fall asleep while a request waits for its batch, which costs the run itself some time.
 //
-//   npm run bench:batching        # ~3 min; BENCH_ROUNDS (5), BENCH_SECONDS (3 per cell), BENCH_CONCURRENCY (1,16,64)
+//   npm run bench:batching        # ~3 min; BENCH_ROUNDS (8), BENCH_SECONDS (2 per cell), BENCH_CONCURRENCY (1,16,64)
 //
 // Batching runs with num_batch_threads BENCH_THREADS (4: as many runs at once as tfserve's run threads
 // give batching off, TFSERVE_RUN_THREADS), max_batch_size BENCH_MAX_BATCH (8, where this CNN's
@@ -29,8 +31,8 @@ const { Inference } = require('../dist/serving/inference.js');
 const { ModelManager } = require('../dist/serving/manager.js');
 const { SavedModelServable } = require('../dist/serving/servable.js');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const TIMEOUT_MICROS = Number(process.env.BENCH_TIMEOUT_MICROS ?? 2000);
 const THREADS = Number(process.env.BENCH_THREADS ?? 4);
@@ -56,8 +58,8 @@ async function serve(name, servable) {
   return { manager, inference: new Inference({ manager }) };
 }
 
-/** c closed-loop clients for SECONDS: requests/s and latencies in ms. */
-async function load(inference, name, concurrency, inputs) {
+/** c closed-loop clients for SECONDS: requests/s and latencies in ms; `pauseMs` between a client's requests. */
+async function load(inference, name, concurrency, inputs, pauseMs = 0) {
   const latencies = [];
   const end = performance.now() + SECONDS * 1000;
   const client = async (input) => {
@@ -65,6 +67,7 @@ async function load(inference, name, concurrency, inputs) {
       const start = performance.now();
       await inference.predict({ modelSpec: { name }, inputs: { images: input } });
       latencies.push(performance.now() - start);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
   const began = performance.now();
@@ -74,21 +77,21 @@ async function load(inference, name, concurrency, inputs) {
   return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), mean: latencies.reduce((a, b) => a + b, 0) / latencies.length };
 }
 
-/** Raw session throughput at batch size B: THREADS loops of model.run on a [B,64,64,3] batch, images/s. */
-async function raw(model, batch, input, output) {
+/** Raw session throughput at batch size B: `runs` loops of model.run on a [B,64,64,3] batch, images/s. */
+async function raw(model, batch, input, output, runs = THREADS) {
   const tensor = allocTensor('float32', [batch, 64, 64, 3]);
   tensor.data.fill(0.5);
   const end = performance.now() + SECONDS * 1000;
-  let runs = 0;
+  let done = 0;
   const loop = async () => {
     while (performance.now() < end) {
       await model.run({ [input]: tensor }, [output]);
-      runs++;
+      done++;
     }
   };
   const began = performance.now();
-  await Promise.all(Array.from({ length: THREADS }, loop));
-  return (runs * batch) / ((performance.now() - began) / 1000);
+  await Promise.all(Array.from({ length: runs }, loop));
+  return (done * batch) / ((performance.now() - began) / 1000);
 }
 
 const model = await loadSavedModel(CNN);
@@ -121,17 +124,32 @@ const push = (key, value) => samples.set(key, [...(samples.get(key) ?? []), valu
 const batchSizes = new Map();
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of CONCURRENCY) {
-    const plain = await load(off.inference, 'off', c, inputs);
-    formed = [];
-    waits = [];
-    const batched = await load(on.inference, 'on', c, inputs);
-    push(`${c}:wait`, waits.reduce((x, y) => x + y, 0) / waits.length);
-    const b = Math.max(1, Math.round(formed.reduce((x, y) => x + y, 0) / formed.length));
-    batchSizes.set(c, [...(batchSizes.get(c) ?? []), b]);
-    for (const [key, value] of Object.entries({ offRps: plain.rps, offP50: plain.p50, offP99: plain.p99, offMean: plain.mean, onRps: batched.rps, onP50: batched.p50, onP99: batched.p99, onMean: batched.mean })) {
-      push(`${c}:${key}`, value);
+    const measureOff = async () => {
+      const plain = await load(off.inference, 'off', c, inputs);
+      for (const [key, value] of Object.entries({ offRps: plain.rps, offP50: plain.p50, offP99: plain.p99, offMean: plain.mean })) push(`${c}:${key}`, value);
+    };
+    const measureOn = async () => {
+      formed = [];
+      waits = [];
+      const batched = await load(on.inference, 'on', c, inputs);
+      push(`${c}:wait`, waits.reduce((x, y) => x + y, 0) / waits.length);
+      batchSizes.set(c, [...(batchSizes.get(c) ?? []), Math.max(1, Math.round(formed.reduce((x, y) => x + y, 0) / formed.length))]);
+      for (const [key, value] of Object.entries({ onRps: batched.rps, onP50: batched.p50, onP99: batched.p99, onMean: batched.mean })) push(`${c}:${key}`, value);
+    };
+    // Off and on swap places every round, so that neither always follows the raw runs.
+    if (round % 2 === 0) {
+      await measureOff();
+      await measureOn();
+    } else {
+      await measureOn();
+      await measureOff();
     }
-    push(`${c}:raw`, await raw(model, b, inputName, outputName));
+    // As many runs at once as batching can have: c clients fill at most c / B batches.
+    const b = batchSizes.get(c).at(-1);
+    push(`${c}:raw`, await raw(model, b, inputName, outputName, Math.min(THREADS, Math.ceil(c / b))));
+    // TensorFlow's threads fall asleep while a request waits for its batch, so its run starts cold:
+    // batching off with the same idle time before each request shows what that costs by itself.
+    if (c === 1) push('1:offIdle', (await load(off.inference, 'off', 1, inputs, TIMEOUT_MICROS / 1000)).mean);
   }
 }
 
@@ -146,12 +164,14 @@ for (const c of CONCURRENCY) {
       `${fmt(m('raw'))} | ${fmt(m('onRps') / m('offRps'), 2)} | ${fmt(m('onRps') / m('raw'), 2)} |`,
   );
 }
-const first = CONCURRENCY[0];
-const added = (median(samples.get(`${first}:onMean`)) - median(samples.get(`${first}:offMean`))) * 1000;
-const wait = median(samples.get(`${first}:wait`));
-console.log(
-  `# c=${first}: mean latency on − off ${fmt(added, 0)} µs (${fmt(added / TIMEOUT_MICROS, 2)}x batch_timeout_micros ${TIMEOUT_MICROS}); ` +
-    `time in the queue ${fmt(wait, 0)} µs (${fmt(wait / TIMEOUT_MICROS, 2)}x)`,
-);
+if (samples.has('1:onMean')) {
+  const us = (key) => median(samples.get(key)) * 1000;
+  const added = us('1:onMean') - us('1:offMean');
+  const afterIdle = us('1:onMean') - us('1:offIdle');
+  const wait = median(samples.get('1:wait'));
+  const x = (value) => `${fmt(value, 0)} µs (${fmt(value / TIMEOUT_MICROS, 2)}x batch_timeout_micros ${TIMEOUT_MICROS})`;
+  console.log(`# c=1 mean latency: off ${fmt(us('1:offMean'), 0)} µs, off after ${TIMEOUT_MICROS} µs idle ${fmt(us('1:offIdle'), 0)} µs, on ${fmt(us('1:onMean'), 0)} µs`);
+  console.log(`# c=1 added by batching: on − off ${x(added)}; on − off after the same idle ${x(afterIdle)}; time in the queue ${x(wait)}`);
+}
 await on.manager.close();
 await off.manager.close();
