@@ -601,14 +601,22 @@ suite('tfserve --enable_batching', () => {
     return (JSON.parse(text) as { predictions: { batch_size: number }[] }).predictions.map((p) => p.batch_size);
   }
 
-  test('concurrent REST requests share a batch', async (t) => {
+  test('concurrent REST requests share a batch, counted on the Prometheus page', async (t) => {
     const file = parametersFile(t, `max_batch_size { value: 3 } ${FAR}`);
-    const server = await start(t, ['--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${file}`]);
+    const monitoring = path.join(tempDir(t), 'monitoring.config');
+    fs.writeFileSync(monitoring, 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }');
+    const server = await start(t, [
+      '--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${file}`, `--monitoring_config_file=${monitoring}`,
+    ]);
     const answers = await Promise.all([probe(server, [[1, 2]]), probe(server, [[3, 4], [5, 6]])]);
     for (const { status, text } of answers) assert.equal(status, 200, text);
     assert.deepEqual(answers.map(({ text }) => batchSizes(text)), [[3], [3, 3]]);
     assert.deepEqual((JSON.parse(answers[1]!.text) as { predictions: { y: number[] }[] }).predictions.map((p) => p.y), [[3, 4], [5, 6]]);
     assert.ok(server.messages().includes('Wrapping session to perform batch processing'));
+    const page = await (await fetch(server.url('/monitoring/prometheus/metrics'))).text();
+    assert.match(page, /^:tensorflow:serving:batching_session:wrapped_run_count\{\} 1$/m);
+    assert.match(page, /^:tensorflow:serving:batching_session:processed_batch_size_sum\{\} 3$/m);
+    assert.match(page, /^tfserve_requests_queued\{model="probe"\} 0$/m);
   });
 
   test('REST and gRPC requests share a batch', async (t) => {
