@@ -64,6 +64,7 @@ const TESTS = [
   'test/grpc/server.test.js',
   'test/server/monitoring.test.js',
   'test/server/image.test.js',
+  'test/server/errors.test.js',
   'test/client/client.test.js',
   'test/client/grpc-client.test.js',
   'test/cli/flags.test.js',

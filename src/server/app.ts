@@ -114,7 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
-  registerErrorHandler(app);
+  registerErrorHandler(app, { bodyLimit });
   if (inference.observing) registerObservation(app, inference);
   if (options.monitoring) registerMonitoringRoute(app, options.monitoring);
 
