@@ -67,6 +67,7 @@ const TESTS = [
   'test/server/image.test.js',
   'test/server/rest-url.test.js',
   'test/server/errors.test.js',
+  'test/server/connections.test.js',
   'test/client/client.test.js',
   'test/client/grpc-client.test.js',
   'test/cli/flags.test.js',

@@ -19,6 +19,7 @@ import { binding } from '../model/native.js';
 import { allocTensor } from '../model/tensor.js';
 import { Cancellation, type Inference } from '../serving/inference.js';
 import { OpenInference } from '../serving/open-inference.js';
+import { clientErrorHandler, checkIntervalMs, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, trackConnections } from './connections.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { registerErrorHandler } from './plugins/errors.js';
 import { registerObservation } from './plugins/observe.js';
@@ -44,6 +45,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Defaults for image requests (a model's tfserve.json "limits" override them); see image-config.ts. */
   imageLimits?: Partial<ImageLimits>;
+  /** How long a client may take to send a request, and keep-alive idle time (connections.ts). */
+  timeouts?: Partial<HttpTimeouts>;
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
   /** The KServe v2 routes' serving layer (/v2/...); default: over `inference`, ready when its manager's models are. */
   openInference?: OpenInference;
@@ -92,9 +95,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { inference, restTimeoutMs = 30_000, cors = false, bodyLimit = DEFAULT_BODY_LIMIT } = options;
   const logger = options.logger ?? false;
   const imageLimits = checkImageLimits(options.imageLimits, 'imageLimits', invalidArgument);
+  const timeouts: HttpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger }),
     bodyLimit,
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: checkIntervalMs(timeouts) },
+    requestTimeout: timeouts.receiveMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    clientErrorHandler: clientErrorHandler(timeouts),
     // Every /v1 request goes to one route whatever its path: rest-url parses the raw target itself
     // (request.originalUrl), as TF Serving does. The router sees the prefix in lower case and every '%'
     // escaped, so it matches any case and never rejects a bad percent escape; logs stay readable.
@@ -112,6 +120,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
   });
 
+  trackConnections(app.server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
   registerErrorHandler(app, { bodyLimit });
