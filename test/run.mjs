@@ -74,6 +74,7 @@ const TESTS = [
   'test/cli/main.test.js',
   'test/cli/operations.test.js',
   'test/cli/warmup.test.js',
+  'test/cli/bin.test.js',
   'test/e2e/emotion.test.js',
   'test/deploy/manifests.test.js',
   'test/deploy/dockerfile.test.js',
