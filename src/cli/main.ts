@@ -26,6 +26,7 @@ import { tensorflowVersion } from '../index.js';
 import { loadSavedModel, type SavedModel } from '../model/saved-model.js';
 import { buildApp } from '../server/app.js';
 import { trackConnections } from '../server/connections.js';
+import { exposeGc } from '../server/memory-reclaim.js';
 import { startGrpc } from './grpc.js';
 import type { SessionConfig } from '../model/session-config.js';
 import { Inference } from '../serving/inference.js';
@@ -377,6 +378,9 @@ async function serve(
     restTimeoutMs: flags.rest_api_timeout_in_ms,
     cors: flags.rest_api_enable_cors_support,
     bodyLimit: flags.rest_api_body_limit_bytes,
+    memoryBudget: flags.rest_api_request_memory_budget_bytes,
+    reclaimGc: exposeGc(),
+    decodeThreads: flags.rest_api_num_threads > 0 ? flags.rest_api_num_threads : undefined,
     timeouts: {
       headersMs: flags.rest_api_headers_timeout_in_ms,
       receiveMs: flags.rest_api_receive_timeout_in_ms,

@@ -220,6 +220,14 @@ suite('parseFlags', () => {
     assert.deepEqual([zero.rest_api_headers_timeout_in_ms, zero.rest_api_receive_timeout_in_ms, zero.drain_timeout_seconds], [0, 0, 0]);
   });
 
+  test('(tfserve) the memory budget takes int64 values; --rest_api_num_threads sizes the decode threads', () => {
+    assert.equal(parseFlags([]).flags.rest_api_request_memory_budget_bytes, 1024 ** 3);
+    assert.equal(parseFlags(['--rest_api_request_memory_budget_bytes=8589934592']).flags.rest_api_request_memory_budget_bytes, 8 * 1024 ** 3);
+    assert.equal(parseFlags(['--rest_api_num_threads=3']).flags.rest_api_num_threads, 3);
+    flagError(['--rest_api_request_memory_budget_bytes=0'], /for flag --rest_api_request_memory_budget_bytes: expected a positive integer/);
+    flagError(['--rest_api_num_threads=-1'], /for flag --rest_api_num_threads: expected a number >= 0/);
+  });
+
   test('EXPECTED FAILURE - bad connection flag values', () => {
     flagError(['--rest_api_listen_address=localhost'], /Invalid value "localhost" for flag --rest_api_listen_address: expected an IPv4 or IPv6 address, or "" for every interface/);
     flagError(['--rest_api_listen_address=[::1]'], /expected an IPv4 or IPv6 address/);
