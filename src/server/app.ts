@@ -15,7 +15,7 @@ import os from 'node:os';
 
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
-import { invalidArgument } from '../model/errors.js';
+import { invalidArgument, TfServeError } from '../model/errors.js';
 import { binding } from '../model/native.js';
 import { allocTensor } from '../model/tensor.js';
 import { Cancellation, type Inference } from '../serving/inference.js';
@@ -24,7 +24,7 @@ import { clientErrorHandler, checkIntervalMs, DEFAULT_HTTP_TIMEOUTS, type HttpTi
 import { DecodePool } from './decode-pool.js';
 import { checkImageLimits, type ImageLimits } from './image-config.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
-import { registerErrorHandler } from './plugins/errors.js';
+import { registerErrorHandler, sendError } from './plugins/errors.js';
 import { registerObservation } from './plugins/observe.js';
 import { checkDecodeBudget, DEFAULT_REQUEST_MEMORY_BUDGET, inflate, isGzip } from './request-budget.js';
 import { parseRestUrl, type RestRequest, UrlParseError } from './rest-url.js';
@@ -130,11 +130,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     exposeHeadRoutes: false,
     logController: new DebugRequestLogs(),
-    return503OnClosing: true,
+    // Requests that arrive while the server drains get our 503 (below), in the {"error"} shape.
+    return503OnClosing: false,
     requestIdHeader: 'x-request-id',
   });
 
-  trackConnections(app.server);
+  const connections = trackConnections(app.server);
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!connections.draining) return;
+    // The tracker has already asked for Connection: close on this response.
+    return sendError(reply, new TfServeError('UNAVAILABLE', 'The server is shutting down'));
+  });
   const pool = decodeThreads > 0 ? new DecodePool({ threads: decodeThreads, idleMs: 10_000 }) : null;
   if (pool !== null) app.addHook('onClose', () => pool.close());
   const defaultGc = (globalThis as { gc?: () => void }).gc ?? null;

@@ -132,6 +132,24 @@ suite('ConnectionTracker.drain', () => {
   });
 });
 
+suite('draining the REST app', () => {
+  test('EXPECTED FAILURE - a request that comes while the server drains is 503 UNAVAILABLE, with Connection: close', async (t) => {
+    const app = await restApp(new ModelManager({ load: loadServable }));
+    const port = await listen(t, app);
+    const client = await connect(port);
+    client.socket.write(GET('/v1/models/m'));
+    await until('the first answer', () => client.text().includes('}'));
+    const drained = Promise.all([trackConnections(app.server).drain(Date.now() + 20_000), app.close()]);
+    client.socket.write(GET('/v1/models/m'));
+    await client.closed;
+    const second = client.text().slice(client.text().lastIndexOf('HTTP/1.1'));
+    assert.match(second, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.match(second, /\r\nconnection: close\r\n/i);
+    assert.equal(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)).error, 'The server is shutting down');
+    assert.deepEqual((await drained)[0], { forced: 0 });
+  });
+});
+
 suite('request timeouts (the REST app)', () => {
   const timeouts = { headersMs: 300, receiveMs: 700, keepAliveMs: 400 };
   const expected408 = (text: string) => {
