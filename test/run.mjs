@@ -71,6 +71,7 @@ const TESTS = [
   'test/server/request-budget.test.js',
   'test/server/decode-pool.test.js',
   'test/server/memory-reclaim.test.js',
+  'test/server/fuzz.test.js',
   'test/client/client.test.js',
   'test/client/grpc-client.test.js',
   'test/cli/flags.test.js',
