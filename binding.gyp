@@ -8,6 +8,7 @@
         "native/addon.cc",
         "native/json_numbers.cc",
         "native/load_worker.cc",
+        "native/memory.cc",
         "native/run_pool.cc",
         "native/run_worker.cc",
         "native/saved_model.cc",

@@ -4,6 +4,7 @@
 #include "addon_data.h"
 #include "json_numbers.h"
 #include "load_worker.h"
+#include "memory.h"
 #include "saved_model.h"
 #include "tensor.h"
 #include "tensorflow/c/c_api.h"
@@ -42,6 +43,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadSavedModel", Napi::Function::New<LoadSavedModel>(env, "loadSavedModel"));
   exports.Set("allocAligned", Napi::Function::New<AllocAlignedJs>(env, "allocAligned"));
   exports.Set("scanDenseNumbers", Napi::Function::New<ScanDenseNumbers>(env, "scanDenseNumbers"));
+  exports.Set("trimMemory", Napi::Function::New<TrimMemory>(env, "trimMemory"));
+  exports.Set("mallocStats", Napi::Function::New<MallocStats>(env, "mallocStats"));
   exports.Set("tensorflowVersion", Napi::String::New(env, TF_Version()));
   exports.Set("_inputCopies", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(InputCopyCount()));

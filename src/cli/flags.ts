@@ -9,6 +9,8 @@
  * prints with the usage and exits 2 on. TF Serving continues past unknown flags and exits 255 on a bad
  * value; we think a typo deserves a stop, and 2 is the usual exit code for a usage error.
  */
+import { isIP } from 'node:net';
+
 export type FlagType = 'int' | 'bool' | 'string' | 'float';
 
 interface FlagSpec {
@@ -31,10 +33,44 @@ export const FLAGS = {
     default: 8501,
     help: 'REST port. TF Serving defaults to 0 (REST off); tfserve defaults to 8501 as TF Serving\'s Docker image does, and 0 asks the OS for a free port (logged)',
   },
-  rest_api_num_threads: { type: 'int', default: 0, help: 'accepted for compatibility; Node serves HTTP on its event loop' },
+  rest_api_num_threads: {
+    type: 'int',
+    default: 0,
+    help: 'threads that gunzip, parse and decode large REST bodies (and write large answers) off the event loop; 0 = half the CPUs, 1 to 4 (TF Serving: its HTTP threads, 4 x CPUs)',
+  },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'TensorFlow run timeout for REST requests (0 = none)' },
   rest_api_enable_cors_support: { type: 'bool', default: false, help: 'add CORS headers to REST responses' },
   rest_api_body_limit_bytes: { type: 'int', default: 256 * 1024 * 1024, help: '(tfserve) largest REST request body' },
+  rest_api_request_memory_budget_bytes: {
+    type: 'int',
+    default: 1024 * 1024 * 1024,
+    help: '(tfserve) most memory one REST request may need to be read: its gunzipped body, parsed JSON and input tensors, estimated before any is spent; over it: 429',
+  },
+  rest_api_listen_address: {
+    type: 'string',
+    default: '',
+    help: '(tfserve) IP address of the interface the REST port listens on, e.g. 127.0.0.1 or ::1; "" = every interface (::, else 0.0.0.0), as TF Serving',
+  },
+  rest_api_headers_timeout_in_ms: {
+    type: 'int',
+    default: 10_000,
+    help: '(tfserve) time a client has to send a request\'s headers; then 408 and the connection closes (0 = none)',
+  },
+  rest_api_receive_timeout_in_ms: {
+    type: 'int',
+    default: 60_000,
+    help: '(tfserve) time a client has to send a whole request, headers and body; then 408 and the connection closes (0 = none)',
+  },
+  rest_api_keepalive_timeout_in_ms: {
+    type: 'int',
+    default: 72_000,
+    help: '(tfserve) an idle keep-alive connection is closed after this long',
+  },
+  drain_timeout_seconds: {
+    type: 'int',
+    default: 30,
+    help: '(tfserve) on SIGTERM/SIGINT, time for requests in flight to finish; then the remaining connections are closed and the models unload',
+  },
   model_name: { type: 'string', default: 'default', help: 'name of the model served with --model_base_path' },
   model_base_path: {
     type: 'string',
@@ -152,8 +188,8 @@ function parseValue(name: FlagName, text: string): number | boolean | string {
       if (text === 'false' || text === '0') return false;
       throw new FlagError(`Invalid value "${text}" for flag --${name}: expected true or false`);
     case 'int': {
-      // load_retry_interval_micros is TF's only int64 flag; the others are int32.
-      const int64 = name === 'load_retry_interval_micros';
+      // load_retry_interval_micros is TF's only int64 flag; the others are int32, but for a memory budget.
+      const int64 = name === 'load_retry_interval_micros' || name === 'rest_api_request_memory_budget_bytes';
       const value = Number(text.trim());
       const [min, max] = int64 ? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : [INT32_MIN, INT32_MAX];
       if (!/^\s*[-+]?\d+\s*$/.test(text) || value < min || value > max) {
@@ -249,6 +285,18 @@ function checkRanges(flags: Flags): void {
   if (flags.rest_api_port < 0 || flags.rest_api_port > 65535) throw bad('rest_api_port', 'a port between 0 and 65535');
   if (flags.port < 0 || flags.port > 65535) throw bad('port', 'a port between 0 and 65535');
   if (flags.rest_api_body_limit_bytes <= 0) throw bad('rest_api_body_limit_bytes', 'a positive integer');
+  if (flags.rest_api_request_memory_budget_bytes <= 0) throw bad('rest_api_request_memory_budget_bytes', 'a positive integer');
+  if (flags.rest_api_num_threads < 0) throw bad('rest_api_num_threads', 'a number >= 0');
+  if (flags.rest_api_listen_address !== '' && isIP(flags.rest_api_listen_address) === 0) {
+    throw bad('rest_api_listen_address', 'an IPv4 or IPv6 address, or "" for every interface');
+  }
+  for (const name of ['rest_api_headers_timeout_in_ms', 'rest_api_receive_timeout_in_ms', 'drain_timeout_seconds'] as const) {
+    if (flags[name] < 0) throw bad(name, 'a number >= 0');
+  }
+  if (flags.rest_api_keepalive_timeout_in_ms <= 0) throw bad('rest_api_keepalive_timeout_in_ms', 'a positive integer');
+  if (flags.rest_api_receive_timeout_in_ms > 0 && flags.rest_api_headers_timeout_in_ms > flags.rest_api_receive_timeout_in_ms) {
+    throw bad('rest_api_headers_timeout_in_ms', `at most --rest_api_receive_timeout_in_ms (${flags.rest_api_receive_timeout_in_ms})`);
+  }
   if (flags.per_process_gpu_memory_fraction < 0 || flags.per_process_gpu_memory_fraction > 1) {
     throw bad('per_process_gpu_memory_fraction', 'a number between 0 and 1');
   }

@@ -9,10 +9,11 @@
  *
  * Lifecycle, all on the event loop: the ports open only once every configured model's first versions
  * are loaded or have failed (as in TF Serving), gRPC first. The stop signals (SIGINT/SIGTERM by default)
- * are watched from the start; on the first one both servers stop accepting connections and let requests
- * in flight finish (gRPC calls get 10 s, then are cancelled), then polling stops and every model unloads
- * (unloads wait for the last request holding a version).
- * Our listeners are removed as the first signal arrives, so a second one gets Node's default: exit now.
+ * are watched from the start; on the first one `shutdown()` stops every transport from accepting
+ * connections and lets requests in flight finish until --drain_timeout_seconds, when the connections
+ * and calls left are closed; then polling stops and every model unloads (unloads wait for the last
+ * request holding a version). Our listeners are removed as the first signal arrives, so a second one
+ * gets Node's default: the process ends at once.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,8 @@ import { TfServeError } from '../model/errors.js';
 import { tensorflowVersion } from '../index.js';
 import { loadSavedModel, type SavedModel } from '../model/saved-model.js';
 import { buildApp } from '../server/app.js';
+import { trackConnections } from '../server/connections.js';
+import { exposeGc } from '../server/memory-reclaim.js';
 import { startGrpc } from './grpc.js';
 import type { SessionConfig } from '../model/session-config.js';
 import { Inference } from '../serving/inference.js';
@@ -71,6 +74,11 @@ export interface RunOptions {
   signals?: NodeJS.Signals[];
   /** Called once the REST port is open, with the bound port. */
   onListening?: (port: number) => void;
+  /**
+   * Another reason to stop, besides the signals (bin/tfserve.js: the npm process that started it is
+   * gone); it resolves with the text logged as the stop begins. Counts as the first signal.
+   */
+  stopWhen?: Promise<string>;
 }
 
 /** A startup or reload failure in TF Serving's `<CODE>: <message>` form. */
@@ -187,17 +195,55 @@ function watchSignals(signals: readonly NodeJS.Signals[]): { received: Promise<N
   return { received, dispose };
 }
 
-async function listen(app: Awaited<ReturnType<typeof buildApp>>, port: number): Promise<number> {
-  try {
-    await app.listen({ port, host: '::' });
-  } catch (err) {
-    // Hosts without IPv6 cannot bind '::'.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
-    await app.listen({ port, host: '0.0.0.0' });
+type RestApp = Awaited<ReturnType<typeof buildApp>>;
+type GrpcTransport = Awaited<ReturnType<typeof startGrpc>>;
+
+/** Listens on `host`, or on every interface when it is "" (as TF Serving: `::`, else 0.0.0.0). */
+async function listen(app: RestApp, port: number, host: string): Promise<number> {
+  // fastify logs each address it bound ([::] and 0.0.0.0 are every interface).
+  const listenTextResolver = (address: string): string => `REST API listening at ${address}`;
+  if (host !== '') {
+    await app.listen({ port, host, listenTextResolver });
+  } else {
+    try {
+      await app.listen({ port, host: '::', listenTextResolver });
+    } catch (err) {
+      // Hosts without IPv6 cannot bind '::'.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+      await app.listen({ port, host: '0.0.0.0', listenTextResolver });
+    }
   }
   const address = app.server.address();
   return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+/** Stops the REST transport: no new connections; those open close as their last response leaves, or at `deadline`. */
+async function drainRest(app: RestApp, deadline: number): Promise<number> {
+  const [{ forced }] = await Promise.all([trackConnections(app.server).drain(deadline), app.close()]);
+  return forced;
+}
+
+interface Transports {
+  readonly rest: RestApp;
+  readonly grpc: GrpcTransport;
+}
+
+/**
+ * The stop sequence, one for every transport: each drains until the same deadline (a new transport
+ * adds its line to the Promise.all), then the models unload, waiting for the runs still holding them.
+ */
+async function shutdown(transports: Transports, core: ServerCore, drainTimeoutSeconds: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + drainTimeoutSeconds * 1000;
+  const [restForced] = await Promise.all([
+    drainRest(transports.rest, deadline),
+    // gRPC calls still running at the deadline are cancelled.
+    transports.grpc.close(Math.max(0, deadline - Date.now())),
+  ]);
+  if (restForced > 0) {
+    log.warn(`--drain_timeout_seconds=${drainTimeoutSeconds} passed: closed the ${restForced} REST connection(s) still open`);
+  }
+  await core.close();
 }
 
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
@@ -223,8 +269,12 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
 
   const log = createLogger(flags, destination);
   const stop = watchSignals(options.signals ?? ['SIGINT', 'SIGTERM']);
+  const reasons = [stop.received.then((signal) => `Received ${signal}`)];
+  if (options.stopWhen) reasons.push(options.stopWhen);
+  // Whatever comes first counts as the first signal: a signal after it ends the process at once.
+  const stopped = Promise.race(reasons).finally(() => stop.dispose());
   try {
-    return await serve(flags, given, log, stop.received, options.onListening);
+    return await serve(flags, given, log, stopped, options.onListening);
   } finally {
     stop.dispose();
   }
@@ -234,7 +284,7 @@ async function serve(
   flags: Flags,
   given: Set<FlagName>,
   log: Logger,
-  stopped: Promise<NodeJS.Signals>,
+  stopped: Promise<string>,
   onListening: ((port: number) => void) | undefined,
 ): Promise<number> {
   const fail = (err: unknown): number => {
@@ -297,9 +347,9 @@ async function serve(
     () => null,
     (err: unknown) => ({ err }),
   );
-  const early = await Promise.race([startup.then((result) => ({ result })), stopped.then((signal) => ({ signal }))]);
-  if ('signal' in early) {
-    log.info(`Received ${early.signal} while loading models: stopping`);
+  const early = await Promise.race([startup.then((result) => ({ result })), stopped.then((reason) => ({ reason }))]);
+  if ('reason' in early) {
+    log.info(`${early.reason} while loading models: stopping`);
     await core.close();
     await ops.close();
     return 0;
@@ -328,17 +378,18 @@ async function serve(
     restTimeoutMs: flags.rest_api_timeout_in_ms,
     cors: flags.rest_api_enable_cors_support,
     bodyLimit: flags.rest_api_body_limit_bytes,
+    memoryBudget: flags.rest_api_request_memory_budget_bytes,
+    reclaimGc: exposeGc(),
+    decodeThreads: flags.rest_api_num_threads > 0 ? flags.rest_api_num_threads : undefined,
+    timeouts: {
+      headersMs: flags.rest_api_headers_timeout_in_ms,
+      receiveMs: flags.rest_api_receive_timeout_in_ms,
+      keepAliveMs: flags.rest_api_keepalive_timeout_in_ms,
+    },
     logger: log,
     monitoring: ops.monitoring(),
   });
   let stopping = false;
-  // Node's server.close() (which fastify's close() calls) closes only the keep-alive connections that
-  // are idle at that moment; one whose request is still running would stay open after its response
-  // until the client's or the keep-alive timeout (72 s), holding the stop back. So every response sent
-  // while stopping says `Connection: close`.
-  app.addHook('onSend', async (_request, reply) => {
-    if (stopping) reply.header('connection', 'close');
-  });
   let port = 0;
   // As TF Serving: a REST port equal to the gRPC port is an error that leaves REST off.
   const restOn = flags.rest_api_port === 0 || flags.rest_api_port !== flags.port;
@@ -346,12 +397,14 @@ async function serve(
     log.error('server_options.http_port cannot be same as grpc_port. Please use a different port for HTTP/REST API. Skipped exporting HTTP/REST API.');
   } else {
     try {
-      port = await listen(app, flags.rest_api_port);
+      port = await listen(app, flags.rest_api_port, flags.rest_api_listen_address);
     } catch (err) {
       await Promise.all([app.close(), grpc.close()]);
       await core.close();
       await ops.close();
-      return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at localhost:${flags.rest_api_port}: ${messageOf(err)}`));
+      const host = flags.rest_api_listen_address;
+      const where = host.includes(':') ? `[${host}]` : host || 'localhost';
+      return fail(new StartupError(`UNAVAILABLE: Failed to start HTTP Server at ${where}:${flags.rest_api_port}: ${messageOf(err)}`));
     }
     log.info(`Exporting HTTP/REST API at:localhost:${port} ...`);
   }
@@ -388,12 +441,11 @@ async function serve(
 
   onListening?.(port);
 
-  const signal = await stopped;
+  const reason = await stopped;
   stopping = true;
   clearTimeout(configTimer);
-  log.info(`Received ${signal}: finishing requests in flight, then unloading models`);
-  await Promise.all([app.close(), grpc.close()]);
-  await core.close();
+  log.info(`${reason}: finishing requests in flight, then unloading models`);
+  await shutdown({ rest: app, grpc }, core, flags.drain_timeout_seconds, log);
   await ops.close();
   log.info('Server stopped');
   return 0;

@@ -80,7 +80,8 @@ export interface PredictTensorsOptions {
 
 export interface PredictTensorsResponse {
   /** The model, version and signature that answered. */
-  modelSpec: { name: string; version: number; signatureName: string };
+  /** `version` is a bigint beyond 2^53 (int64, as TF Serving sends it). */
+  modelSpec: { name: string; version: number | bigint; signatureName: string };
   outputs: Record<string, Tensor>;
 }
 
@@ -114,7 +115,8 @@ function modelSpec(model: string, target: ModelTarget | undefined, signatureName
 
 function specMessage(spec: WireModelSpec): ModelSpecMessage {
   const message: ModelSpecMessage = { name: spec.name };
-  if (spec.version !== undefined) message.version = { value: spec.version };
+  // protobufjs takes int64 values as numbers or decimal strings, not bigints.
+  if (spec.version !== undefined) message.version = { value: typeof spec.version === 'bigint' ? String(spec.version) : spec.version };
   else if (spec.versionLabel !== undefined) message.version_label = spec.versionLabel;
   if (spec.signatureName) message.signature_name = spec.signatureName;
   return message;

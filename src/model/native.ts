@@ -24,6 +24,10 @@ export interface NativeBinding {
   allocAligned(bytes: number): ArrayBuffer;
   /** The JSON parser's bulk number reader (native/json_numbers.h). */
   scanDenseNumbers(bytes: Uint8Array, start: number): [number, number[], Float64Array, Uint8Array, number] | null;
+  /** glibc's malloc_trim(0) (native/memory.h): true when memory went back to the OS. */
+  trimMemory(): boolean;
+  /** glibc's mallinfo2 in bytes, or null without glibc. */
+  mallocStats(): { arena: number; inUse: number; free: number; mmap: number } | null;
   _inputCopies(): number;
   _liveAlignedBlocks(): number;
   _addressOf(array: ArrayBufferView): bigint;

@@ -75,7 +75,8 @@ export function readPredictionLog(record: Uint8Array): PredictionLogRequest {
 
 function modelSpecMessage(spec: Partial<ModelSpec> & { name: string }): ModelSpecMessage {
   const message: ModelSpecMessage = { name: spec.name };
-  if (spec.version !== undefined) message.version = { value: spec.version };
+  // protobufjs takes int64 values as numbers or decimal strings, not bigints.
+  if (spec.version !== undefined) message.version = { value: typeof spec.version === 'bigint' ? String(spec.version) : spec.version };
   else if (spec.versionLabel !== undefined) message.version_label = spec.versionLabel;
   if (spec.signatureName) message.signature_name = spec.signatureName;
   return message;

@@ -46,8 +46,8 @@ import { concatBytes, LEN, WireReader } from './wire.js';
 
 export interface ModelSpec {
   name: string;
-  /** ModelSpec.version (an Int64Value), when set; TF Serving versions fit a JS safe integer. */
-  version?: number;
+  /** ModelSpec.version (an Int64Value), when set: a number, or a bigint beyond 2^53 (never one that fits). */
+  version?: number | bigint;
   /** ModelSpec.version_label, when set (the other member of the version oneof). */
   versionLabel?: string;
   /** "" when not set: the serving layer defaults it to serving_default. */
@@ -56,14 +56,14 @@ export interface ModelSpec {
 
 function modelSpecFromMessage(message: ModelSpecMessage): ModelSpec {
   const spec: ModelSpec = { name: message.name ?? '', signatureName: message.signature_name ?? '' };
-  if (message.version !== undefined) spec.version = Number(message.version.value ?? 0);
+  if (message.version !== undefined) spec.version = toSafeNumber(message.version.value ?? 0);
   if (message.version_label !== undefined) spec.versionLabel = message.version_label;
   return spec;
 }
 
 function modelSpecMessage(spec: ModelSpec): ModelSpecMessage {
   const message: ModelSpecMessage = { name: spec.name };
-  if (spec.version !== undefined) message.version = { value: spec.version };
+  if (spec.version !== undefined) message.version = { value: typeof spec.version === 'bigint' ? String(spec.version) : spec.version };
   else if (spec.versionLabel !== undefined) message.version_label = spec.versionLabel;
   if (spec.signatureName) message.signature_name = spec.signatureName;
   return message;

@@ -7,11 +7,12 @@
  * Anything else under /v1 is "Malformed request"; a GET without a model name is "Missing model name".
  */
 import { TfServeError } from '../model/errors.js';
+import { type VersionId, versionId } from '../serving/version-id.js';
 
 export type RestRequest =
-  | { kind: 'status'; model: string; version?: number; label?: string }
-  | { kind: 'metadata'; model: string; version?: number; label?: string }
-  | { kind: 'predict' | 'classify' | 'regress'; model: string; version?: number; label?: string };
+  | { kind: 'status'; model: string; version?: VersionId; label?: string }
+  | { kind: 'metadata'; model: string; version?: VersionId; label?: string }
+  | { kind: 'predict' | 'classify' | 'regress'; model: string; version?: VersionId; label?: string };
 
 const POST_PATTERN = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?:(classify|regress|predict)$/i;
 const GET_PATTERN = /^\/v1\/models(?:\/([^/:]+))?(?:\/versions\/(\d+)|\/labels\/([^/:]+))?(\/metadata)?$/i;
@@ -57,10 +58,10 @@ export function unescapeUrlComponent(component: string): string {
   return out.toString('utf8', 0, size);
 }
 
-function version(digits: string | undefined): number | undefined {
+function version(digits: string | undefined): VersionId | undefined {
   if (digits === undefined) return undefined;
   if (BigInt(digits) > INT64_MAX) throw new UrlParseError(`Failed to convert version: ${digits} to numeric.`);
-  return Number(digits);
+  return versionId(digits);
 }
 
 /** `url` is the raw request target; TF Serving does not strip `?query` before matching, nor do we. */

@@ -30,6 +30,7 @@ import {
 } from './examples-signatures.js';
 import { type CallInfo, type InferenceObserver, microsSince, ObservedCall } from './call-observer.js';
 import type { ModelManager, ServableHandle, VersionState } from './manager.js';
+import type { VersionId } from './version-id.js';
 
 export const DEFAULT_SIGNATURE = 'serving_default';
 export const PREDICT_METHOD = 'tensorflow/serving/predict';
@@ -39,7 +40,7 @@ export { CLASSIFY_METHOD, type ClassificationResult, type ClassLabel, REGRESS_ME
 export interface ModelSpec {
   readonly name: string;
   /** A specific version; with neither this nor a label, the highest available one. */
-  readonly version?: number;
+  readonly version?: VersionId;
   readonly versionLabel?: string;
   /** Empty or absent means serving_default. */
   readonly signatureName?: string;

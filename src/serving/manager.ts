@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 
 import { type StatusCode, TfServeError } from '../model/errors.js';
 import type { Servable } from './servable.js';
+import type { VersionId } from './version-id.js';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
@@ -66,7 +67,7 @@ interface VersionEntry {
 interface ModelEntry {
   name: string;
   versions: Map<number, VersionEntry>;
-  labels: Map<string, number>;
+  labels: Map<string, VersionId>;
   busy: boolean;
   /** Set when the manager is told about the model, so requests can tell "unknown" from "not yet loaded". */
   settledWaiters: (() => void)[];
@@ -115,7 +116,7 @@ export class ModelManager extends EventEmitter {
     if (this.#models.has(name)) this.setAspiredVersions(name, []);
   }
 
-  setLabels(name: string, labels: ReadonlyMap<string, number>): void {
+  setLabels(name: string, labels: ReadonlyMap<string, VersionId>): void {
     this.#model(name).labels = new Map(labels);
   }
 
@@ -127,15 +128,15 @@ export class ModelManager extends EventEmitter {
     return [...this.#models.keys()];
   }
 
-  isAvailable(name: string, version: number): boolean {
-    return this.#models.get(name)?.versions.get(version)?.state === 'AVAILABLE';
+  isAvailable(name: string, version: VersionId): boolean {
+    return typeof version === 'number' && this.#models.get(name)?.versions.get(version)?.state === 'AVAILABLE';
   }
 
   /**
    * A handle on the version a request names: the highest AVAILABLE one, a specific version, or a label.
    * Errors use TF Serving's texts and codes.
    */
-  acquire(name: string, spec: { version?: number; label?: string } = {}): ServableHandle {
+  acquire(name: string, spec: { version?: VersionId; label?: string } = {}): ServableHandle {
     const model = this.#models.get(name);
     let version = spec.version;
     if (spec.label !== undefined) {
@@ -150,7 +151,8 @@ export class ModelManager extends EventEmitter {
       }
       if (!entry) throw new TfServeError('NOT_FOUND', `Servable not found for request: Latest(${name})`);
     } else {
-      entry = model?.versions.get(version);
+      // A bigint version is beyond every loaded one (see version-id.ts).
+      entry = typeof version === 'number' ? model?.versions.get(version) : undefined;
       if (!entry || entry.state !== 'AVAILABLE') {
         throw new TfServeError('NOT_FOUND', `Servable not found for request: Specific(${name}, ${version})`);
       }

@@ -11,6 +11,7 @@ import { ModelManager, type ManagerLog } from './manager.js';
 import { type ModelConfig, validateModelConfigs } from './model-config.js';
 import type { Servable } from './servable.js';
 import { VersionSource } from './source.js';
+import { type VersionId, versionId } from './version-id.js';
 
 export interface ServerCoreOptions {
   load: (path: string, name: string, version: number) => Promise<Servable>;
@@ -23,15 +24,15 @@ export interface ServerCoreOptions {
   log: ManagerLog;
 }
 
-function labelsOf(config: ModelConfig): Map<string, number> {
-  return new Map([...config.versionLabels].map(([label, version]) => [label, Number(version)]));
+function labelsOf(config: ModelConfig): Map<string, VersionId> {
+  return new Map([...config.versionLabels].map(([label, version]) => [label, versionId(version)]));
 }
 
 export class ServerCore {
   readonly manager: ModelManager;
   readonly #source: VersionSource;
   readonly #options: ServerCoreOptions;
-  readonly #appliedLabels = new Map<string, Map<string, number>>();
+  readonly #appliedLabels = new Map<string, Map<string, VersionId>>();
   #configs: ModelConfig[];
   #closed = false;
 

@@ -205,4 +205,38 @@ suite('parseFlags', () => {
   test('port 0 is valid (the OS picks a free port)', () => {
     assert.equal(parseFlags(['--rest_api_port=0']).flags.rest_api_port, 0);
   });
+
+  test('(tfserve) connection flags: listen address, client timeouts, drain deadline and their defaults', () => {
+    const { flags } = parseFlags([]);
+    assert.equal(flags.rest_api_listen_address, '');
+    assert.equal(flags.rest_api_headers_timeout_in_ms, 10_000);
+    assert.equal(flags.rest_api_receive_timeout_in_ms, 60_000);
+    assert.equal(flags.rest_api_keepalive_timeout_in_ms, 72_000);
+    assert.equal(flags.drain_timeout_seconds, 30);
+    for (const address of ['127.0.0.1', '::1', '0.0.0.0', '::', 'fe80::1']) {
+      assert.equal(parseFlags([`--rest_api_listen_address=${address}`]).flags.rest_api_listen_address, address);
+    }
+    const zero = parseFlags(['--rest_api_headers_timeout_in_ms=0', '--rest_api_receive_timeout_in_ms=0', '--drain_timeout_seconds=0']).flags;
+    assert.deepEqual([zero.rest_api_headers_timeout_in_ms, zero.rest_api_receive_timeout_in_ms, zero.drain_timeout_seconds], [0, 0, 0]);
+  });
+
+  test('(tfserve) the memory budget takes int64 values; --rest_api_num_threads sizes the decode threads', () => {
+    assert.equal(parseFlags([]).flags.rest_api_request_memory_budget_bytes, 1024 ** 3);
+    assert.equal(parseFlags(['--rest_api_request_memory_budget_bytes=8589934592']).flags.rest_api_request_memory_budget_bytes, 8 * 1024 ** 3);
+    assert.equal(parseFlags(['--rest_api_num_threads=3']).flags.rest_api_num_threads, 3);
+    flagError(['--rest_api_request_memory_budget_bytes=0'], /for flag --rest_api_request_memory_budget_bytes: expected a positive integer/);
+    flagError(['--rest_api_num_threads=-1'], /for flag --rest_api_num_threads: expected a number >= 0/);
+  });
+
+  test('EXPECTED FAILURE - bad connection flag values', () => {
+    flagError(['--rest_api_listen_address=localhost'], /Invalid value "localhost" for flag --rest_api_listen_address: expected an IPv4 or IPv6 address, or "" for every interface/);
+    flagError(['--rest_api_listen_address=[::1]'], /expected an IPv4 or IPv6 address/);
+    flagError(['--rest_api_headers_timeout_in_ms=-1'], /for flag --rest_api_headers_timeout_in_ms: expected a number >= 0/);
+    flagError(['--drain_timeout_seconds=-5'], /for flag --drain_timeout_seconds: expected a number >= 0/);
+    flagError(['--rest_api_keepalive_timeout_in_ms=0'], /for flag --rest_api_keepalive_timeout_in_ms: expected a positive integer/);
+    flagError(
+      ['--rest_api_headers_timeout_in_ms=5000', '--rest_api_receive_timeout_in_ms=1000'],
+      /Invalid value "5000" for flag --rest_api_headers_timeout_in_ms: expected at most --rest_api_receive_timeout_in_ms \(1000\)/,
+    );
+  });
 });

@@ -456,6 +456,52 @@ suite('tfserve command line', () => {
     assert.equal(await server.stop(), 0);
   });
 
+  test('--drain_timeout_seconds: a client that stalls its body cannot hold the stop back; the process still exits 0', async (t) => {
+    const server = await start(t, ['--drain_timeout_seconds=1', '--rest_api_receive_timeout_in_ms=0']);
+    const stalled = net.connect(server.port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    const closed = new Promise((resolve) => stalled.once('close', resolve));
+    stalled.write(`POST /v1/models/${BUNDLED_MODEL.name}:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"ins`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stoppedAt = Date.now();
+    assert.equal(await server.stop(), 0);
+    await closed;
+    const took = Date.now() - stoppedAt;
+    assert.ok(took >= 900 && took < 15_000, `the stop took ${took} ms`);
+    assert.ok(
+      server.messages().includes('--drain_timeout_seconds=1 passed: closed the 1 REST connection(s) still open'),
+      server.messages().join('\n'),
+    );
+    assert.equal(server.messages().at(-1), 'Server stopped');
+  });
+
+  test('--rest_api_listen_address binds one interface, and the log names the address bound', async (t) => {
+    const server = await start(t, ['--rest_api_listen_address=127.0.0.1']);
+    assert.ok(server.messages().includes(`REST API listening at http://127.0.0.1:${server.port}`), server.messages().join('\n'));
+    assert.equal((await fetch(server.url(`/v1/models/${BUNDLED_MODEL.name}`))).status, 200);
+    // Every other address of the machine is refused; one is enough to tell.
+    const other = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (other) {
+      await assert.rejects(fetch(`http://${other.address}:${server.port}/v1/models/${BUNDLED_MODEL.name}`), TypeError);
+    }
+    assert.equal(await server.stop(), 0);
+  });
+
+  test('EXPECTED FAILURE - an address the machine does not have is TF Serving\'s startup error, naming it', async () => {
+    const result = await runToExit(['--rest_api_listen_address=192.0.2.1', '--rest_api_port=0']);
+    assert.equal(result.code, 255);
+    assert.match(result.stdout, /"msg":"Failed to start server\. Error: UNAVAILABLE: Failed to start HTTP Server at 192\.0\.2\.1:0: listen EADDRNOTAVAIL/);
+  });
+
+  test('by default every interface is bound ([::] or 0.0.0.0), as TF Serving does', async (t) => {
+    const server = await start(t, []);
+    assert.ok(
+      server.messages().some((m) => m === `REST API listening at http://[::]:${server.port}` || m === `REST API listening at http://0.0.0.0:${server.port}`),
+      server.messages().join('\n'),
+    );
+    assert.equal(await server.stop(), 0);
+  });
+
   test('graceful stop: requests in flight when the signal comes complete with 200, new ones are refused', async (t) => {
     const server = await start(t, ['--log_level=debug']);
     const count = 8;

@@ -285,7 +285,7 @@ suite('deploy/kubernetes: the pieces fit tfserve and each other', () => {
   });
 
   test('the grace period outlasts the preStop sleep plus the 30 s drain', () => {
-    const drainSeconds = 30; // tfserve's --drain_timeout_seconds default
+    const drainSeconds = imageFlags(container.args, env).drain_timeout_seconds; // 30 unless the manifest sets it
     const sleep = container.lifecycle.preStop.exec.command as string[];
     assert.equal(sleep[0], 'sleep');
     const grace = pod.spec.terminationGracePeriodSeconds as number;

@@ -46,3 +46,21 @@ test('10,000 predicts leave RSS flat and free their native memory', async () => 
   await model.dispose();
   await strings.dispose();
 });
+
+test('allocTensor blocks of 1 MiB and more are pages of their own: zeroed, page-aligned, freed with the last reference', async () => {
+  const blocks = binding()._liveAlignedBlocks();
+  for (const bytes of [1 << 20, (3 << 20) + 12]) {
+    let tensor: ReturnType<typeof allocTensor<'uint8'>> | null = allocTensor('uint8', [bytes]);
+    assert.equal(Number(binding()._addressOf(tensor.data) % 4096n), 0);
+    assert.ok(tensor.data.every((byte) => byte === 0));
+    tensor.data.fill(7);
+    assert.equal(binding()._liveAlignedBlocks(), blocks + 1);
+    tensor = null;
+    await settle();
+    assert.equal(binding()._liveAlignedBlocks(), blocks);
+  }
+  // Smaller ones stay 64-byte aligned and zeroed.
+  const small = allocTensor('float32', [1000]);
+  assert.equal(Number(binding()._addressOf(small.data) % 64n), 0);
+  assert.ok(small.data.every((value) => value === 0));
+});

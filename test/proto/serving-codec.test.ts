@@ -47,6 +47,16 @@ suite('serving-codec', () => {
     assert.deepEqual(decodePredictRequest(Buffer.alloc(0)), { modelSpec: undefined, inputs: {}, outputFilter: [] });
   });
 
+  test('ModelSpec.version keeps all of int64: a bigint beyond 2^53, written back digit for digit', () => {
+    for (const version of [9007199254740993n, 2n ** 63n - 1n, -(2n ** 63n)]) {
+      const bytes = encodePredictRequest({ modelSpec: { name: 'm', version, signatureName: '' }, inputs: {} });
+      const call = decodePredictRequest(bytes);
+      assert.equal(call.modelSpec!.version, version);
+      assert.deepEqual(encodePredictRequest({ modelSpec: call.modelSpec!, inputs: {} }), bytes);
+    }
+    assert.equal(decodePredictRequest(encodePredictRequest({ modelSpec: { name: 'm', version: 9007199254740991, signatureName: '' }, inputs: {} })).modelSpec!.version, 9007199254740991);
+  });
+
   test('readPredictRequest leaves each TensorProto as a view of the request, undecoded', () => {
     const bytes = fixture('predict_request_typed');
     const parts = readPredictRequest(bytes);

@@ -1,5 +1,6 @@
 // src/serving/server-core.ts's readiness (KServe v2's server ready): every configured model has an
-// AVAILABLE version. Real base paths in a temporary folder, real loads of the bundled model.
+// AVAILABLE version. Real base paths in a temporary folder, real loads of the bundled model. And its
+// labels keep all of int64: a label on a version beyond 2^53 is named exactly in errors.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -67,5 +68,50 @@ suite('ServerCore readiness', () => {
     assert.equal(server.ready(), false, 'c is configured and not yet loaded');
     await reload;
     assert.equal(server.ready(), true);
+  });
+});
+
+const HUGE = 9007199254740993n;
+
+function labelled(version: bigint | number) {
+  const config = singleModelConfig('half', path.dirname(HALF));
+  config.versionLabels.set('canary', version);
+  return [config];
+}
+
+function labelCore(t: TestContext, allowLabelsForUnavailableModels: boolean): ServerCore {
+  const created = new ServerCore([singleModelConfig('half', path.dirname(HALF))], {
+    load: loadServable,
+    pollWaitSeconds: -1,
+    allowLabelsForUnavailableModels,
+    log: SILENT,
+  });
+  t.after(() => created.close());
+  return created;
+}
+
+suite('ServerCore version labels', () => {
+  test('EXPECTED FAILURE - a label on an unavailable version beyond 2^53 names it digit for digit', async (t) => {
+    const server = labelCore(t, false);
+    await server.start();
+    await assert.rejects(server.reloadConfig(labelled(HUGE)), {
+      code: 'FAILED_PRECONDITION',
+      message: `Request to assign label to version ${HUGE} of model half, which is not currently available for inference`,
+    });
+  });
+
+  test('EXPECTED FAILURE - with --allow_version_labels_for_unavailable_models the request through it is NOT_FOUND, exactly', async (t) => {
+    const server = labelCore(t, true);
+    await server.start();
+    await server.reloadConfig(labelled(HUGE));
+    assert.throws(() => server.manager.acquire('half', { label: 'canary' }), {
+      code: 'NOT_FOUND',
+      message: `Servable not found for request: Specific(half, ${HUGE})`,
+    });
+    // A label on a loaded version still serves.
+    await server.reloadConfig(labelled(1));
+    const handle = server.manager.acquire('half', { label: 'canary' });
+    assert.equal(handle.version, 1);
+    handle.release();
   });
 });

@@ -2,6 +2,7 @@
 import type { ParseOptions } from '../../json/parse.js';
 import type { DecodeOptions } from '../../json/predict-codec.js';
 import type { CallOptions, Inference } from '../../serving/inference.js';
+import type { VersionId } from '../../serving/version-id.js';
 
 export interface RestContext {
   readonly inference: Inference;
@@ -12,6 +13,6 @@ export interface RestContext {
 /** The model a URL names: `/v1/models/<name>[/versions/<v>|/labels/<l>]`. */
 export interface RestTarget {
   readonly name: string;
-  readonly version?: number;
+  readonly version?: VersionId;
   readonly versionLabel?: string;
 }
