@@ -42,6 +42,8 @@ export function exposeGc(): (() => void) | null {
   }
 }
 
+const TRIM_DELAY_MS = 100;
+
 export class MemoryReclaimer {
   readonly #gc: (() => void) | null;
   readonly #trim: () => boolean;
@@ -69,21 +71,22 @@ export class MemoryReclaimer {
     this.#timer.unref();
   }
 
-  /** Collects now; trims once the collection's native finalizers (run in the next turns) have freed. */
+  /**
+   * Collects now and trims TRIM_DELAY_MS later: the native memory of dead external buffers is freed by
+   * their finalizers, which run on later turns of the loop than the collection itself.
+   */
   reclaim(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#moved = 0;
     this.#gc?.();
     this.runs++;
-    return new Promise((resolve) =>
-      setImmediate(() =>
-        setImmediate(() => {
-          this.#trim();
-          resolve();
-        }),
-      ),
-    );
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        this.#trim();
+        resolve();
+      }, TRIM_DELAY_MS);
+    });
   }
 
   stop(): void {
