@@ -9,6 +9,7 @@
         "native/json_numbers.cc",
         "native/load_worker.cc",
         "native/memory.cc",
+        "native/platform.cc",
         "native/run_pool.cc",
         "native/run_worker.cc",
         "native/saved_model.cc",
@@ -21,6 +22,7 @@
       ],
       "libraries": [
         "<!@(node scripts/libtensorflow.cjs libs)",
+        "-ldl",
         "-Wl,-rpath,<!(node scripts/libtensorflow.cjs libdir)"
       ],
       "defines": [

@@ -5,6 +5,7 @@
 #include "json_numbers.h"
 #include "load_worker.h"
 #include "memory.h"
+#include "platform.h"
 #include "saved_model.h"
 #include "tensor.h"
 #include "tensorflow/c/c_api.h"
@@ -45,6 +46,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanDenseNumbers", Napi::Function::New<ScanDenseNumbers>(env, "scanDenseNumbers"));
   exports.Set("trimMemory", Napi::Function::New<TrimMemory>(env, "trimMemory"));
   exports.Set("mallocStats", Napi::Function::New<MallocStats>(env, "mallocStats"));
+  exports.Set("registeredKernels", Napi::Function::New<RegisteredKernels>(env, "registeredKernels"));
+  exports.Set("preloadLibraries", Napi::Function::New<PreloadLibraries>(env, "preloadLibraries"));
   exports.Set("tensorflowVersion", Napi::String::New(env, TF_Version()));
   exports.Set("_inputCopies", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(InputCopyCount()));

@@ -49,6 +49,26 @@ class LoadWorker : public Napi::AsyncWorker {
     session_ = session;
     graph_ = graph.release();
     meta_graph_.assign(static_cast<const char*>(meta_graph->data), meta_graph->length);
+    ListDevices();
+  }
+
+  // The devices the session may place ops on (CPU:0, and GPU:n where TensorFlow found GPUs). A
+  // failure here costs only the report, not the load.
+  void ListDevices() {
+    StatusPtr status(TF_NewStatus());
+    TF_DeviceList* list = TF_SessionListDevices(session_, status.get());
+    if (list == nullptr || TF_GetCode(status.get()) != TF_OK) return;
+    int count = TF_DeviceListCount(list);
+    for (int i = 0; i < count; ++i) {
+      const char* name = TF_DeviceListName(list, i, status.get());
+      if (TF_GetCode(status.get()) != TF_OK) break;
+      const char* type = TF_DeviceListType(list, i, status.get());
+      if (TF_GetCode(status.get()) != TF_OK) break;
+      int64_t memory = TF_DeviceListMemoryBytes(list, i, status.get());
+      if (TF_GetCode(status.get()) != TF_OK) break;
+      devices_.push_back(Device{name, type, memory});
+    }
+    TF_DeleteDeviceList(list);
   }
 
   void OnOK() override {
@@ -72,6 +92,15 @@ class LoadWorker : public Napi::AsyncWorker {
       Napi::Object result = Napi::Object::New(env);
       result.Set("model", model);
       result.Set("metaGraphDef", Napi::Buffer<char>::Copy(env, meta_graph_.data(), meta_graph_.size()));
+      Napi::Array devices = Napi::Array::New(env, devices_.size());
+      for (size_t i = 0; i < devices_.size(); ++i) {
+        Napi::Array device = Napi::Array::New(env, 3);
+        device.Set(0u, devices_[i].name);
+        device.Set(1u, devices_[i].type);
+        device.Set(2u, static_cast<double>(devices_[i].memory_bytes));
+        devices.Set(static_cast<uint32_t>(i), device);
+      }
+      result.Set("devices", devices);
       deferred_.Resolve(result);
     } catch (const Napi::Error& error) {
       deferred_.Reject(error.Value());
@@ -98,6 +127,12 @@ class LoadWorker : public Napi::AsyncWorker {
   TF_Session* session_ = nullptr;
   TF_Graph* graph_ = nullptr;
   std::string meta_graph_;
+  struct Device {
+    std::string name;
+    std::string type;
+    int64_t memory_bytes;
+  };
+  std::vector<Device> devices_;
   TfError error_;
 };
 

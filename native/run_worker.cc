@@ -7,14 +7,15 @@ namespace tfserve {
 
 RunJob::RunJob(napi_deferred deferred, SavedModelWrap* model, TF_Session* session,
                std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches,
-               std::vector<bool> copy_fetches, std::string run_options)
+               std::vector<bool> copy_fetches, std::string run_options, bool collect_metadata)
     : deferred_(deferred),
       model_(model),
       session_(session),
       inputs_(std::move(inputs)),
       fetches_(std::move(fetches)),
       copy_fetches_(std::move(copy_fetches)),
-      run_options_(std::move(run_options)) {}
+      run_options_(std::move(run_options)),
+      collect_metadata_(collect_metadata) {}
 
 RunJob::~RunJob() {
   for (TF_Tensor* tensor : outputs_) {
@@ -38,10 +39,14 @@ void RunJob::Execute() {
     StatusPtr status(TF_NewStatus());
     BufferPtr options(run_options_.empty() ? nullptr
                                            : TF_NewBufferFromString(run_options_.data(), run_options_.size()));
+    BufferPtr metadata(collect_metadata_ ? TF_NewBuffer() : nullptr);
     TF_SessionRun(session_, options.get(), feeds.data(), feed_tensors.data(), static_cast<int>(feeds.size()),
-                  fetches_.data(), outputs_.data(), static_cast<int>(fetches_.size()), nullptr, 0, nullptr,
+                  fetches_.data(), outputs_.data(), static_cast<int>(fetches_.size()), nullptr, 0, metadata.get(),
                   status.get());
     error_ = FromStatus(status.get());
+    if (error_.ok() && metadata != nullptr && metadata->data != nullptr) {
+      run_metadata_.assign(static_cast<const char*>(metadata->data), metadata->length);
+    }
   }
   // Deleting the feeds releases allocTensor blocks, unless an output still aliases one.
   for (TF_Tensor* tensor : feed_tensors) TF_DeleteTensor(tensor);
@@ -67,6 +72,9 @@ void RunJob::Finish(Napi::Env env) {
         TF_Tensor* tensor = outputs_[i];
         outputs_[i] = nullptr;
         results.Set(static_cast<uint32_t>(i), OutputToJs(env, tensor));
+      }
+      if (collect_metadata_) {
+        results.Set("runMetadata", Napi::Buffer<char>::Copy(env, run_metadata_.data(), run_metadata_.size()));
       }
       outcome = results;
     } else {

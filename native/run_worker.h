@@ -25,7 +25,7 @@ class RunJob : public RunTask {
  public:
   RunJob(napi_deferred deferred, SavedModelWrap* model, TF_Session* session,
          std::vector<PreparedInput> inputs, std::vector<TF_Output> fetches,
-         std::vector<bool> copy_fetches, std::string run_options);
+         std::vector<bool> copy_fetches, std::string run_options, bool collect_metadata);
   ~RunJob() override;
 
   void Execute() override;
@@ -41,6 +41,9 @@ class RunJob : public RunTask {
   // Outputs read from TF1 reference variables alias the variable, which later runs mutate in place.
   std::vector<bool> copy_fetches_;
   std::string run_options_;
+  // The serialized RunMetadata (step stats: which device ran each node) when the caller asked for it.
+  bool collect_metadata_;
+  std::string run_metadata_;
   std::vector<TF_Tensor*> outputs_;
   TfError error_;
 };

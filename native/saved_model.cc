@@ -117,7 +117,8 @@ TfError SavedModelWrap::Resolve(const std::string& name, TF_Output* output) {
   return {};
 }
 
-// run(feeds: [name, dtype, shape, data][], fetches: string[], runOptions?: Uint8Array) -> Promise
+// run(feeds: [name, dtype, shape, data][], fetches: string[], runOptions?: Uint8Array, collectMetadata?: boolean)
+//   -> Promise<outputs[]>, the array carrying `runMetadata` (serialized RunMetadata) when asked for.
 Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   napi_deferred deferred = nullptr;
@@ -194,9 +195,10 @@ Napi::Value SavedModelWrap::Run(const Napi::CallbackInfo& info) {
       run_options.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
     }
 
+    bool collect_metadata = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
     std::unique_ptr<RunTask> job =
         std::make_unique<RunJob>(deferred, this, session_, std::move(inputs), std::move(fetches),
-                                 std::move(copy_fetches), std::move(run_options));
+                                 std::move(copy_fetches), std::move(run_options), collect_metadata);
     // Counted before Submit(): the job may finish on a pool thread at once, but it is settled only
     // on this thread, later.
     RunStarted();

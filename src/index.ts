@@ -18,6 +18,8 @@ export {
   TFServingClient,
   TfServingHttpError,
 } from './client/rest-client.js';
+export { type CudaPreload } from './model/cuda.js';
+export { type DeviceInfo, type Placement, type TensorFlowBuild, tensorflowBuild } from './model/devices.js';
 export { DTYPES, type DataTypeMap, type DType, type NumericDType } from './model/dtypes.js';
 export { TfServeError, type StatusCode } from './model/errors.js';
 export {
@@ -47,7 +49,13 @@ export type { GpuConfig, SessionConfig } from './model/session-config.js';
 export type { SignatureInfo, TensorInfo } from './model/signature.js';
 export { allocTensor, type Tensor, type TensorInput } from './model/tensor.js';
 
-import { binding } from './model/native.js';
+import { binding, cudaPreload as nativeCudaPreload } from './model/native.js';
+import type { CudaPreload } from './model/cuda.js';
+
+/** The CUDA libraries TFSERVE_CUDA_DIR made TensorFlow use, or null when it is not set. */
+export function cudaPreload(): CudaPreload | null {
+  return nativeCudaPreload();
+}
 
 /** The libtensorflow version the addon is linked against, e.g. "2.21.0". */
 export function tensorflowVersion(): string {

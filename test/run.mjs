@@ -14,6 +14,8 @@ const TESTS = [
   'test/model/session-config.test.js',
   'test/model/signature.test.js',
   'test/model/tensor.test.js',
+  'test/model/devices.test.js',
+  'test/model/cuda.test.js',
   'test/unit/libtensorflow.test.js',
   'test/unit/build-files.test.js',
   'test/unit/package.test.js',

@@ -163,7 +163,9 @@ async function loadVersion(dir: string, tags: string[], config: SessionConfig, o
       `Specified file path does not appear to contain a SavedModel bundle (should have a file called \`saved_model.pb\`)\nSpecified file path: ${dir}`,
     );
   }
-  return ops.loadSavedModel(dir, () => loadSavedModel(dir, { tags, config }));
+  const model = await ops.loadSavedModel(dir, () => loadSavedModel(dir, { tags, config }));
+  ops.reportDevices(dir, model);
+  return model;
 }
 
 function logDeferredFeatures(flags: Flags, given: Set<FlagName>, log: Logger): void {

@@ -9,6 +9,9 @@
  *   loadSavedModel(dir, load)        times the native load: TF's `SavedModel load for tags { serve };
  *                                    Status: success: OK. Took N microseconds.` (at info, as TF logs
  *                                    it), load_attempt_count{model_path, status} and load_latency
+ *   reportDevices(dir, model)        the devices a loaded model's session has, once per process why
+ *                                    no GPU is used where one could be, and after its first run the
+ *                                    devices its ops were placed on
  *   prepare(servable, name, version) after the load (and any wrapping), before AVAILABLE: mlmd_map,
  *                                    then warmup; a failed warmup disposes the servable and rejects
  *   observer                         for Inference: request metrics (when Prometheus is on), the
@@ -25,6 +28,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { Logger } from 'pino';
+
+import { gpuNotice, type Placement, shortDeviceName } from '../model/devices.js';
+import type { SavedModel } from '../model/saved-model.js';
 
 import { accessLogObserver } from '../serving/access-log.js';
 import { combineObservers, type InferenceObserver, microsSince } from '../serving/call-observer.js';
@@ -48,6 +54,17 @@ export interface OperationsOptions {
   readonly configs: readonly ModelConfig[];
 }
 
+function formatGiB(bytes: number): string {
+  return (bytes / 2 ** 30).toFixed(1);
+}
+
+/** "GPU:0 (41 nodes), CPU:0 (3 nodes)": the busiest device first. */
+export function describePlacement(placement: Placement): string {
+  const entries = Object.entries(placement).sort(([, a], [, b]) => b - a);
+  if (entries.length === 0) return 'no device (the run executed no nodes)';
+  return entries.map(([device, nodes]) => `${shortDeviceName(device)} (${nodes} node${nodes === 1 ? '' : 's'})`).join(', ');
+}
+
 function statusOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return `${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : 'UNKNOWN'}: ${err instanceof Error ? err.message : String(err)}`;
@@ -63,6 +80,7 @@ export class Operations {
   readonly #log: Logger;
   #inference: Inference | undefined;
   #manager: ModelManager | undefined;
+  #gpuNoticeGiven = false;
 
   /** Throws TF Serving's startup errors: an unreadable monitoring config, a logging_config it cannot log with. */
   constructor(options: OperationsOptions) {
@@ -112,6 +130,23 @@ export class Operations {
       this.metrics.loadAttempt(dir, false, latencyUs);
       throw err;
     }
+  }
+
+  /**
+   * Where a loaded model can run and, once its first run (often warmup) has placed its ops, where
+   * they run: TensorFlow places a graph when a session first runs it.
+   */
+  reportDevices(dir: string, model: SavedModel): void {
+    const devices = model.devices.map((d) => (d.type === 'CPU' ? shortDeviceName(d.name) : `${shortDeviceName(d.name)} (${formatGiB(d.memoryBytes)} GiB)`));
+    this.#log.info({ model_path: dir, devices: model.devices.map((d) => d.name) }, `Session devices: ${devices.join(', ') || 'none listed'}`);
+    if (!this.#gpuNoticeGiven) {
+      this.#gpuNoticeGiven = true;
+      const notice = gpuNotice(model.devices);
+      if (notice !== null) this.#log.warn(notice);
+    }
+    void model.placed().then((placement) => {
+      this.#log.info({ model_path: dir, placement }, `Ops placed on ${describePlacement(placement)}`);
+    });
   }
 
   /** What runs between the load and AVAILABLE: the version's MLMD id, then warmup. */

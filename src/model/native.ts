@@ -4,11 +4,19 @@
  */
 import path from 'node:path';
 
+import { cudaDataDir, type CudaPreload, loadedLibraryDir, preloadCuda, setXlaDataDir } from './cuda.js';
+
 export type NativeFeed = [name: string, tfType: number, shape: number[], data: ArrayBufferView | Array<string | Uint8Array>];
 export type NativeOutput = [tfType: number, shape: number[], data: ArrayBuffer | Uint8Array[]];
 
 export interface NativeSavedModel {
-  run(feeds: readonly NativeFeed[], fetches: readonly string[], runOptions?: Uint8Array): Promise<NativeOutput[]>;
+  /** With collectMetadata, the result array carries the run's serialized RunMetadata. */
+  run(
+    feeds: readonly NativeFeed[],
+    fetches: readonly string[],
+    runOptions?: Uint8Array,
+    collectMetadata?: boolean,
+  ): Promise<NativeOutput[] & { runMetadata?: Uint8Array }>;
   close(): Promise<void>;
   readonly activeRuns: number;
 }
@@ -20,7 +28,11 @@ export interface NativeBinding {
     exportDir: string,
     tags: string[],
     configProto?: Uint8Array,
-  ): Promise<{ model: NativeSavedModel; metaGraphDef: Uint8Array }>;
+  ): Promise<{ model: NativeSavedModel; metaGraphDef: Uint8Array; devices: [name: string, type: string, memoryBytes: number][] }>;
+  /** The serialized KernelList of an op's registered kernels (native/platform.h). */
+  registeredKernels(op: string): Uint8Array;
+  /** dlopen()s each absolute path, RTLD_GLOBAL; per path null or dlerror()'s text. */
+  preloadLibraries(paths: string[]): (string | null)[];
   allocAligned(bytes: number): ArrayBuffer;
   /** The JSON parser's bulk number reader (native/json_numbers.h). */
   scanDenseNumbers(bytes: Uint8Array, start: number): [number, number[], Float64Array, Uint8Array, number] | null;
@@ -34,6 +46,7 @@ export interface NativeBinding {
 }
 
 let loaded: NativeBinding | undefined;
+let cuda: CudaPreload | null = null;
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -44,8 +57,31 @@ export function binding(): NativeBinding {
   process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-  loaded = load(findPackageRoot());
+  const native = load(findPackageRoot());
+  const cudaDir = process.env['TFSERVE_CUDA_DIR'];
+  if (cudaDir) {
+    // Before any session exists, since TensorFlow looks for CUDA's libraries when it first lists devices.
+    cuda = preloadCuda(cudaDir, (paths) => native.preloadLibraries(paths));
+    setXlaDataDir(cuda.dataDir);
+    const problems = [
+      ...cuda.failed.map((f) => `${f.path} did not load (${f.error})`),
+      ...(cuda.missing.length > 0 ? [`not found under it: ${cuda.missing.join(', ')}`] : []),
+    ];
+    if (problems.length > 0) {
+      process.emitWarning(`TFSERVE_CUDA_DIR=${cudaDir}: ${problems.join('; ')}; TensorFlow looks for those on the system path`, 'TfServeCudaWarning');
+    }
+  } else {
+    const libDir = loadedLibraryDir('libtensorflow_framework.so.2');
+    if (libDir !== null) setXlaDataDir(cudaDataDir(path.join(libDir, '..', 'nvidia')));
+  }
+  loaded = native;
   return loaded;
+}
+
+/** What TFSERVE_CUDA_DIR made TensorFlow use, or null when it is not set. */
+export function cudaPreload(): CudaPreload | null {
+  binding();
+  return cuda;
 }
 
 function findPackageRoot(): string {

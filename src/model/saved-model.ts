@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { type DeviceInfo, devicesFromNative, type Placement, placementFromRunMetadata } from './devices.js';
 import { DTYPES, isDType } from './dtypes.js';
 import { fromNative, invalidArgument, TfServeError } from './errors.js';
 import { binding, type NativeFeed, type NativeOutput, type NativeSavedModel } from './native.js';
@@ -78,18 +79,32 @@ export class SavedModel {
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
   /** Every SignatureDef, the init op included, in protobuf JSON form (TF Serving's metadata answer). */
   readonly signatureDefJson: Readonly<Record<string, SignatureDefJson>>;
+  /** The devices the model's session may place ops on (CPU:0, and GPU:n where TensorFlow found GPUs). */
+  readonly devices: readonly DeviceInfo[];
   readonly #native: NativeSavedModel;
   readonly #execution: InterOpExecution;
   readonly #runOptions = new Map<number | undefined, Uint8Array | undefined>();
   #disposal: Promise<void> | null = null;
   /** Until when deadlines go to TensorFlow's pool (see #runWithDeadline). */
   #tfDeadlinesUntil = 0;
+  #placement: Placement | null = null;
+  /** A traced run is in flight: the others run untraced. */
+  #tracing = false;
+  #placed: { promise: Promise<Placement>; resolve: (placement: Placement) => void } | null = null;
 
-  private constructor(exportDir: string, tags: readonly string[], metaGraph: MetaGraphInfo, native: NativeSavedModel, execution: InterOpExecution) {
+  private constructor(
+    exportDir: string,
+    tags: readonly string[],
+    metaGraph: MetaGraphInfo,
+    native: NativeSavedModel,
+    execution: InterOpExecution,
+    devices: readonly DeviceInfo[],
+  ) {
     this.path = exportDir;
     this.tags = Object.freeze([...tags]);
     this.signatures = Object.freeze({ ...metaGraph.signatures });
     this.signatureDefJson = Object.freeze({ ...metaGraph.signatureDefJson });
+    this.devices = devices;
     this.#native = native;
     this.#execution = execution;
   }
@@ -115,7 +130,28 @@ export class SavedModel {
     } catch (err) {
       throw fromNative(err, callerStack);
     }
-    return new SavedModel(dir, tags, parseMetaGraphDef(loaded.metaGraphDef), loaded.model, execution);
+    return new SavedModel(dir, tags, parseMetaGraphDef(loaded.metaGraphDef), loaded.model, execution, devicesFromNative(loaded.devices));
+  }
+
+  /**
+   * Nodes per device of the model's first successful run, or null before it. TensorFlow places ops
+   * when a session first runs them, so this is where they ran, not where they could.
+   */
+  get placement(): Placement | null {
+    return this.#placement;
+  }
+
+  /** Resolves with `placement` once the first run has succeeded. */
+  placed(): Promise<Placement> {
+    if (this.#placement !== null) return Promise.resolve(this.#placement);
+    if (this.#placed === null) {
+      let resolve!: (placement: Placement) => void;
+      const promise = new Promise<Placement>((r) => {
+        resolve = r;
+      });
+      this.#placed = { promise, resolve };
+    }
+    return this.#placed.promise;
   }
 
   get disposed(): boolean {
@@ -181,14 +217,17 @@ export class SavedModel {
   }
 
   async #run(feeds: NativeFeed[], fetches: readonly string[], timeoutMs: number | undefined): Promise<Tensor[]> {
+    // Until a run has recorded where the ops were placed, one run at a time is traced.
+    const trace = this.#placement === null && !this.#tracing;
+    if (trace) this.#tracing = true;
     let results;
     try {
       if (timeoutMs === undefined) {
-        results = await this.#native.run(feeds, fetches, this.#runOptionsFor(undefined));
+        results = await this.#native.run(feeds, fetches, this.#runOptionsFor(undefined, trace), trace);
       } else if (this.#execution === 'pool' || Date.now() < this.#tfDeadlinesUntil) {
-        results = await this.#native.run(feeds, fetches, this.#runOptionsFor(timeoutMs));
+        results = await this.#native.run(feeds, fetches, this.#runOptionsFor(timeoutMs, trace), trace);
       } else {
-        results = await this.#runWithDeadline(feeds, fetches, checkTimeout(timeoutMs));
+        results = await this.#runWithDeadline(feeds, fetches, checkTimeout(timeoutMs), trace);
       }
     } catch (err) {
       if (err instanceof TfServeError) throw err;
@@ -196,6 +235,13 @@ export class SavedModel {
       // whole call, and after the await V8's async stack trace still leads back to the callers
       // that await this promise (directly, through Promise.all, or through assert.rejects).
       throw fromNative(err, new Error());
+    } finally {
+      if (trace) this.#tracing = false;
+    }
+    if (trace && results.runMetadata !== undefined && this.#placement === null) {
+      this.#placement = placementFromRunMetadata(results.runMetadata);
+      this.#placed?.resolve(this.#placement);
+      this.#placed = null;
     }
     return results.map(fromNativeOutput);
   }
@@ -208,13 +254,13 @@ export class SavedModel {
    * cannot pile up on the run threads, the model then lets TensorFlow enforce (and cancel) its
    * deadlines for the next TF_DEADLINE_WINDOW_MS.
    */
-  #runWithDeadline(feeds: NativeFeed[], fetches: readonly string[], timeoutMs: number): Promise<NativeOutput[]> {
+  #runWithDeadline(feeds: NativeFeed[], fetches: readonly string[], timeoutMs: number, trace: boolean): Promise<NativeOutput[] & { runMetadata?: Uint8Array }> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#tfDeadlinesUntil = Date.now() + TF_DEADLINE_WINDOW_MS;
         reject(new TfServeError('DEADLINE_EXCEEDED', 'Timed out waiting for notification'));
       }, timeoutMs);
-      this.#native.run(feeds, fetches, this.#runOptionsFor(undefined)).then(
+      this.#native.run(feeds, fetches, this.#runOptionsFor(undefined, trace), trace).then(
         (results) => {
           clearTimeout(timer);
           resolve(results);
@@ -243,8 +289,9 @@ export class SavedModel {
     }
   }
 
-  /** The serialized RunOptions for a timeout, encoded once per distinct value. */
-  #runOptionsFor(timeoutMs: number | undefined): Uint8Array | undefined {
+  /** The serialized RunOptions for a timeout, encoded once per distinct value (traced ones each time). */
+  #runOptionsFor(timeoutMs: number | undefined, trace = false): Uint8Array | undefined {
+    if (trace) return encodeRunOptions(timeoutMs, this.#execution, true);
     let bytes = this.#runOptions.get(timeoutMs);
     if (bytes === undefined && !this.#runOptions.has(timeoutMs)) {
       bytes = encodeRunOptions(timeoutMs, this.#execution);

@@ -36,6 +36,11 @@ export interface SessionConfig {
   /** Run ops pinned to a missing device (say /gpu:0 on a CPU host) where they can run. Default true. */
   allowSoftPlacement?: boolean;
   gpu?: GpuConfig;
+  /**
+   * The most devices of each type the session may use (ConfigProto.device_count): `{ GPU: 0 }` keeps
+   * this model on the CPU on a GPU machine, while other models in the process use the GPU.
+   */
+  deviceCount?: Readonly<Record<string, number>>;
   /** Where each run's ops execute; default 'caller' (see InterOpExecution). Not part of the ConfigProto. */
   interOpExecution?: InterOpExecution;
 }
@@ -67,7 +72,19 @@ export function encodeSessionConfig(config: SessionConfig = {}): Uint8Array {
   if (config.allowSoftPlacement !== undefined && typeof config.allowSoftPlacement !== 'boolean') {
     throw invalidArgument(`Expected boolean for config.allowSoftPlacement but received ${String(config.allowSoftPlacement)}`);
   }
+  const deviceCount = config.deviceCount;
+  if (deviceCount !== undefined) {
+    if (typeof deviceCount !== 'object' || deviceCount === null || Array.isArray(deviceCount)) {
+      throw invalidArgument('Expected object of { [deviceType]: count } for config.deviceCount');
+    }
+    for (const [type, count] of Object.entries(deviceCount)) {
+      if (!/^[A-Z][A-Z0-9_]*$/.test(type) || !Number.isInteger(count) || count < 0 || count > 1024) {
+        throw invalidArgument(`Expected a device type such as GPU and an integer between 0 and 1024 in config.deviceCount but received ${type}: ${String(count)}`);
+      }
+    }
+  }
   const message = ConfigProto.create({
+    deviceCount: deviceCount === undefined ? undefined : { ...deviceCount },
     intraOpParallelismThreads: threadCount(config.intraOpThreads, 'intraOpThreads'),
     interOpParallelismThreads: threadCount(config.interOpThreads, 'interOpThreads'),
     allowSoftPlacement: config.allowSoftPlacement ?? true,
@@ -92,17 +109,22 @@ export function interOpExecution(config: SessionConfig = {}): InterOpExecution {
   return value;
 }
 
+const SOFTWARE_TRACE = 1;
+
 /**
  * A serialized RunOptions, or undefined when every field has its default. A timeout implies the
- * inter-op pool, where TensorFlow enforces it.
+ * inter-op pool, where TensorFlow enforces it. `trace` asks for step stats (the device of each node).
  */
-export function encodeRunOptions(timeoutMs: number | undefined, execution: InterOpExecution = 'pool'): Uint8Array | undefined {
+export function encodeRunOptions(timeoutMs: number | undefined, execution: InterOpExecution = 'pool', trace = false): Uint8Array | undefined {
+  const traceLevel = trace ? SOFTWARE_TRACE : undefined;
   if (timeoutMs === undefined) {
     // inter_op_thread_pool = -1: run the ops on the calling thread.
-    return execution === 'caller' ? RunOptions.encode(RunOptions.create({ interOpThreadPool: -1 })).finish() : undefined;
+    const interOpThreadPool = execution === 'caller' ? -1 : undefined;
+    if (interOpThreadPool === undefined && traceLevel === undefined) return undefined;
+    return RunOptions.encode(RunOptions.create({ interOpThreadPool, traceLevel })).finish();
   }
   if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
     throw invalidArgument(`Expected positive integer for timeoutMs but received ${String(timeoutMs)}`);
   }
-  return RunOptions.encode(RunOptions.create({ timeoutInMs: timeoutMs })).finish();
+  return RunOptions.encode(RunOptions.create({ timeoutInMs: timeoutMs, traceLevel })).finish();
 }

@@ -76,6 +76,7 @@ const descriptor = {
     },
     ConfigProto: {
       fields: {
+        deviceCount: { keyType: 'string', type: 'int32', id: 1 },
         intraOpParallelismThreads: { type: 'int32', id: 2 },
         interOpParallelismThreads: { type: 'int32', id: 5 },
         gpuOptions: { type: 'GPUOptions', id: 6 },
@@ -108,8 +109,27 @@ const descriptor = {
     Int64List: { fields: { value: { rule: 'repeated', type: 'int64', id: 1, options: { packed: true } } } },
     RunOptions: {
       fields: {
+        // TraceLevel: 0 NO_TRACE, 1 SOFTWARE_TRACE (step stats: the device of every node).
+        traceLevel: { type: 'int32', id: 1 },
         timeoutInMs: { type: 'int64', id: 2 },
         interOpThreadPool: { type: 'int32', id: 3 },
+      },
+    },
+    RunMetadata: { fields: { stepStats: { type: 'StepStats', id: 1 } } },
+    StepStats: { fields: { devStats: { rule: 'repeated', type: 'DeviceStepStats', id: 1 } } },
+    DeviceStepStats: {
+      fields: {
+        device: { type: 'string', id: 1 },
+        nodeStats: { rule: 'repeated', type: 'NodeExecStats', id: 2 },
+      },
+    },
+    NodeExecStats: { fields: { nodeName: { type: 'string', id: 1 } } },
+    // framework/kernel_def.proto: what TF_GetRegisteredKernelsForOp returns.
+    KernelList: { fields: { kernel: { rule: 'repeated', type: 'KernelDef', id: 1 } } },
+    KernelDef: {
+      fields: {
+        op: { type: 'string', id: 1 },
+        deviceType: { type: 'string', id: 2 },
       },
     },
   },
@@ -121,5 +141,7 @@ export const SavedModelProto = root.lookupType('SavedModel');
 export const MetaGraphDef = root.lookupType('MetaGraphDef');
 export const ConfigProto = root.lookupType('ConfigProto');
 export const RunOptions = root.lookupType('RunOptions');
+export const RunMetadata = root.lookupType('RunMetadata');
+export const KernelList = root.lookupType('KernelList');
 /** tf.train.Example, which classify and regress signatures take serialized. */
 export const Example = root.lookupType('Example');

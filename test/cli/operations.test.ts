@@ -13,6 +13,7 @@ import { PassThrough } from 'node:stream';
 import { suite, test, type TestContext } from 'node:test';
 
 import { run } from '../../src/cli/main.js';
+import { describePlacement } from '../../src/cli/operations.js';
 import * as grpc from '@grpc/grpc-js';
 
 import { TFServingClient } from '../../src/client/rest-client.js';
@@ -191,6 +192,31 @@ suite('the load log lines', () => {
     assert.match(server.output(), /INFO \(tfserve\): SavedModel load for tags \{ serve \}; Status: success: OK\. Took \d+ microseconds\.\n/);
     assert.match(server.output(), /INFO \(tfserve\): Successfully loaded servable version \{name: m version: 1\}\n/);
     assert.doesNotMatch(server.output(), /model_path/);
+  });
+});
+
+suite('devices and placement', () => {
+  test('after the load, the session\'s devices; after the first run (here warmup), where its ops were placed', async (t) => {
+    const base = basePath(t, modelPath('tf1_methods'), fs.readFileSync(WARMUP_FIXTURE));
+    const server = await start(t, ['--model_name=tf1', `--model_base_path=${base}`]);
+    const messages = server.messages();
+    const load = indexOf(messages, LOAD_LINE);
+    const devices = indexOf(messages, /^Session devices: CPU:0/);
+    const placed = indexOf(messages, /^Ops placed on CPU:0 \(\d+ nodes\)/);
+    const loaded = indexOf(messages, 'Successfully loaded servable version {name: tf1 version: 1}');
+    assert.ok(load < devices && devices < placed && placed < loaded, messages.join('\n'));
+    const line = server.logs()[placed]!;
+    assert.equal(line['model_path'], path.join(base, '1'));
+    const placement = line['placement'] as Record<string, number>;
+    assert.ok(placement['/job:localhost/replica:0/task:0/device:CPU:0']! > 0, JSON.stringify(placement));
+    assert.deepEqual(server.logs()[devices]!['devices'], ['/job:localhost/replica:0/task:0/device:CPU:0'].concat(
+      (server.logs()[devices]!['devices'] as string[]).slice(1)));
+  });
+
+  test('describePlacement: the busiest device first, short names', () => {
+    assert.equal(describePlacement({ '/job:localhost/replica:0/task:0/device:CPU:0': 3, '/job:localhost/replica:0/task:0/device:GPU:0': 41 }), 'GPU:0 (41 nodes), CPU:0 (3 nodes)');
+    assert.equal(describePlacement({ '/device:CPU:0': 1 }), 'CPU:0 (1 node)');
+    assert.equal(describePlacement({}), 'no device (the run executed no nodes)');
   });
 });
 

@@ -77,6 +77,35 @@ suite('TF Serving fixtures', { skip }, () => {
     await Promise.all([matrix.dispose(), three.dispose(), gpu.dispose()]);
   });
 
+  test("the GPU-pinned model's placement: on the session's GPU where it has one, else soft placement puts it on the CPU", async () => {
+    const dir = fixture('saved_model_half_plus_two_gpu', '00000123');
+    const soft = await loadSavedModel(dir);
+    try {
+      await soft.predict({ x: { dtype: 'float32', shape: [1, 1], data: [2] } });
+      const placed = Object.keys(soft.placement!).map((d) => d.replace(/.*device:/, ''));
+      if (soft.devices.some((d) => d.type === 'GPU')) assert.ok(placed.includes('GPU:0'), placed.join());
+      else assert.deepEqual(placed, ['CPU:0']);
+    } finally {
+      await soft.dispose();
+    }
+  });
+
+  test('EXPECTED FAILURE - without soft placement and without a GPU, the GPU-pinned model does not load: TensorFlow names the device', async (t) => {
+    const dir = fixture('saved_model_half_plus_two_gpu', '00000123');
+    const probe = await loadSavedModel(dir);
+    const hasGpu = probe.devices.some((d) => d.type === 'GPU');
+    await probe.dispose();
+    if (hasGpu) {
+      t.skip('this machine has a GPU, where the pinned ops can run');
+      return;
+    }
+    await assert.rejects(loadSavedModel(dir, { config: { allowSoftPlacement: false } }), {
+      name: 'TfServeError',
+      code: 'INVALID_ARGUMENT',
+      message: /was explicitly assigned to \/device:GPU:0 but available devices are \[ \/job:localhost\/replica:0\/task:0\/device:CPU:0 \]/,
+    });
+  });
+
   test('EXPECTED FAILURE - bad_half_plus_two (a legacy SessionBundle) fails to load with a clear error', async () => {
     await assert.rejects(loadSavedModel(fixture('bad_half_plus_two', '00000123')), {
       name: 'TfServeError',

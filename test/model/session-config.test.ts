@@ -52,6 +52,27 @@ suite('session-config', () => {
     assert.equal(interOpExecution({ interOpExecution: 'pool' }), 'pool');
   });
 
+  test('deviceCount is ConfigProto.device_count: { GPU: 0 } keeps one session on the CPU', () => {
+    const decoded = ConfigProto.toObject(ConfigProto.decode(encodeSessionConfig({ deviceCount: { GPU: 0, CPU: 1 } }))) as Record<string, unknown>;
+    assert.deepEqual(decoded, { deviceCount: { GPU: 0, CPU: 1 }, allowSoftPlacement: true });
+    // field 1, a map entry of key "GPU" (field 1) and value 0 (field 2)
+    assert.deepEqual([...encodeSessionConfig({ deviceCount: { GPU: 0 } }).subarray(0, 9)], [0x0a, 7, 0x0a, 3, 0x47, 0x50, 0x55, 0x10, 0]);
+  });
+
+  test('BAD CALL - a deviceCount that is not { TYPE: count } is rejected', () => {
+    assert.throws(() => encodeSessionConfig({ deviceCount: { gpu: 1 } }), { code: 'INVALID_ARGUMENT', message: /config\.deviceCount/ });
+    assert.throws(() => encodeSessionConfig({ deviceCount: { GPU: -1 } }), { message: /config\.deviceCount/ });
+    assert.throws(() => encodeSessionConfig({ deviceCount: { GPU: 0.5 } }), { message: /config\.deviceCount/ });
+    assert.throws(() => encodeSessionConfig({ deviceCount: [] as never }), { message: /config\.deviceCount/ });
+  });
+
+  test('a traced run asks for SOFTWARE_TRACE, keeping the execution and the timeout', () => {
+    const decode = (bytes: Uint8Array | undefined) => RunOptions.toObject(RunOptions.decode(bytes!), { longs: Number }) as Record<string, number>;
+    assert.deepEqual(decode(encodeRunOptions(undefined, 'caller', true)), { traceLevel: 1, interOpThreadPool: -1 });
+    assert.deepEqual(decode(encodeRunOptions(undefined, 'pool', true)), { traceLevel: 1 });
+    assert.deepEqual(decode(encodeRunOptions(250, 'caller', true)), { traceLevel: 1, timeoutInMs: 250 });
+  });
+
   test('BAD CALL - an unknown interOpExecution names the field', () => {
     assert.throws(() => encodeSessionConfig({ interOpExecution: 'inline' as never }), { code: 'INVALID_ARGUMENT', message: /config\.interOpExecution/ });
   });

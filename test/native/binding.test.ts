@@ -109,6 +109,28 @@ suite('native binding validation', () => {
     });
   });
 
+  test('BAD CALL - registeredKernels and preloadLibraries check their arguments', () => {
+    const native = binding();
+    assert.throws(() => native.registeredKernels(5 as never), TypeError);
+    assert.throws(() => native.registeredKernels(''), TypeError);
+    assert.throws(() => native.registeredKernels('Mat\0Mul'), /NUL/);
+    assert.ok(native.registeredKernels('MatMul').length > 0);
+    assert.equal(native.registeredKernels('NoSuchOpAnywhere').length, 0);
+    assert.throws(() => native.preloadLibraries('x' as never), TypeError);
+    assert.throws(() => native.preloadLibraries([5 as never]), /paths\[0\] must be a string/);
+    assert.throws(() => native.preloadLibraries(['relative/libx.so']), /absolute path/);
+    assert.throws(() => native.preloadLibraries(['/tmp/x\0.so']), /NUL/);
+    const [missing] = native.preloadLibraries(['/nonexistent/libtfserve-none.so.1']);
+    assert.match(missing!, /libtfserve-none\.so\.1: cannot open shared object file/);
+  });
+
+  test('collectMetadata returns the serialized RunMetadata only when asked', async () => {
+    const plain = await model.run([good()], [fetch]);
+    assert.equal((plain as { runMetadata?: Uint8Array }).runMetadata, undefined);
+    const traced = await model.run([good()], [fetch], undefined, true);
+    assert.ok(traced.runMetadata instanceof Uint8Array);
+  });
+
   test('a closed session refuses runs', async () => {
     const loaded = await binding().loadSavedModel(modelPath('tf2_module'), ['serve']);
     await loaded.model.close();

@@ -172,6 +172,43 @@ suite('SavedModel behaviour', () => {
     }
   });
 
+  test("devices come from the session; placement from the first successful run's step stats", async () => {
+    const own = await loadSavedModel(modelPath('tf2_module'));
+    try {
+      const cpu = own.devices.find((d) => d.type === 'CPU');
+      assert.ok(cpu, JSON.stringify(own.devices));
+      assert.match(cpu.name, /^\/job:localhost\/replica:0\/task:0\/device:CPU:0$/);
+      assert.ok(Object.isFrozen(own.devices));
+      assert.equal(own.placement, null);
+      const placed = own.placed();
+      // A failed run places nothing, and the next run is traced again.
+      await assert.rejects(own.predict({ x: { dtype: 'float32', shape: [], data: [-1] } }, { signature: 'fail' }), { code: 'INVALID_ARGUMENT' });
+      const [first, second] = await Promise.all([own.predict(row(1)), own.predict(row(2))]);
+      assert.deepEqual([...first['y']!.data as Float32Array], [3, 5, 7]);
+      assert.deepEqual([...second['y']!.data as Float32Array], [5, 7, 9]);
+      const placement = await placed;
+      assert.equal(own.placement, placement);
+      assert.ok((placement[cpu.name] ?? 0) > 0, JSON.stringify(placement));
+      assert.ok(Object.keys(placement).every((device) => own.devices.some((d) => d.name === device)), 'ops run only on the session\'s devices');
+      assert.equal(await own.placed(), placement);
+    } finally {
+      await own.dispose();
+    }
+  });
+
+  test('the first, traced run keeps a deadline as any run does', async () => {
+    const own = await loadSavedModel(modelPath('tf2_module'));
+    try {
+      await assert.rejects(own.predict({ x: { dtype: 'float32', shape: [], data: [4] } }, { signature: 'slow', timeoutMs: 20 }), { code: 'DEADLINE_EXCEEDED' });
+      while (own.activeRuns > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(own.placement, null, 'a run that missed its deadline places nothing');
+      await own.predict({ x: { dtype: 'float32', shape: [], data: [0] } }, { signature: 'slow', timeoutMs: 5000 });
+      assert.notEqual(own.placement, null);
+    } finally {
+      await own.dispose();
+    }
+  });
+
   test('EXPECTED FAILURE - a TensorFlow runtime error rejects with its code and message, and the model keeps working', async () => {
     await assert.rejects(model.predict({ x: { dtype: 'float32', shape: [], data: [-1] } }, { signature: 'fail' }), (err: Error & { code?: string }) => {
       assert.equal(err.name, 'TfServeError');
@@ -283,6 +320,20 @@ suite('SavedModel lifecycle', () => {
       code: 'INVALID_ARGUMENT',
       message: 'tags[0] must not contain a NUL byte',
     });
+  });
+
+  test('deviceCount { GPU: 0 } reaches TensorFlow: the session lists no GPU (and, on a GPU build with a GPU, would)', async () => {
+    const cpuOnly = await loadSavedModel(modelPath('tf2_module'), { config: { deviceCount: { GPU: 0 } } });
+    try {
+      assert.deepEqual(cpuOnly.devices.map((d) => d.type), ['CPU']);
+      const out = await cpuOnly.predict({ x: { dtype: 'float32', shape: [1, 3], data: [0, 0, 0] } });
+      assert.deepEqual([...out['y']!.data as Float32Array], [1, 1, 1]);
+      assert.deepEqual(Object.keys(cpuOnly.placement!).map((d) => d.replace(/.*device:/, '')), ['CPU:0']);
+    } finally {
+      await cpuOnly.dispose();
+    }
+    // TensorFlow's own check of device_count: CPU must keep at least one.
+    await assert.rejects(loadSavedModel(modelPath('tf2_module'), { config: { deviceCount: { CPU: 0 } } }));
   });
 
   test('session config is applied', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterEach, suite, test } from 'node:test';
 
 import { REPO_ROOT } from '../helpers.js';
@@ -64,5 +65,51 @@ suite('scripts/libtensorflow.cjs', () => {
     assert.match(message, /TFSERVE_LIBTENSORFLOW=\/path\/to\/libtensorflow npm install/);
     assert.match(message, /\/usr\/local/);
     assert.match(message, /python3 -m pip/);
+  });
+
+  // What tensorflow[and-cuda]==2.21.0 requires (its wheel's METADATA, `extra == "and-cuda"`), each at
+  // the lower bound: the CUDA TensorFlow was built and tested against.
+  const AND_CUDA = [
+    'nvidia-cublas-cu12', 'nvidia-cuda-cupti-cu12', 'nvidia-cuda-nvcc-cu12', 'nvidia-cuda-nvrtc-cu12',
+    'nvidia-cuda-runtime-cu12', 'nvidia-cudnn-cu12', 'nvidia-cufft-cu12', 'nvidia-curand-cu12',
+    'nvidia-cusolver-cu12', 'nvidia-cusparse-cu12', 'nvidia-nccl-cu12', 'nvidia-nvjitlink-cu12',
+  ];
+
+  test("the GPU flavour's pins: the tensorflow wheel and every CUDA wheel of tensorflow[and-cuda], exact versions with sha256", () => {
+    const pins = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { tfserve: { cudaWheels: string[]; wheelSha256: Record<string, string> } }).tfserve;
+    assert.deepEqual(pins.cudaWheels.map((spec) => spec.split('==')[0]).sort(), AND_CUDA);
+    const files = Object.keys(pins.wheelSha256);
+    assert.ok(files.includes(`tensorflow-${libtensorflow.VERSION}-cp311-cp311-manylinux_2_27_x86_64.whl`));
+    assert.ok(files.includes(`tensorflow_cpu-${libtensorflow.VERSION}-cp311-cp311-manylinux_2_27_x86_64.whl`));
+    for (const spec of pins.cudaWheels) {
+      assert.match(spec, /^nvidia-[a-z0-9-]+-cu12==\d+(\.\d+)+$/, spec);
+      const [name, version] = spec.split('==') as [string, string];
+      const wheel = files.find((file) => file.startsWith(`${name.replaceAll('-', '_')}-${version}-`) && file.includes('x86_64'));
+      assert.ok(wheel, `${spec} has an x86_64 wheel hash`);
+    }
+    for (const hash of Object.values(pins.wheelSha256)) assert.match(hash, /^[0-9a-f]{64}$/);
+  });
+
+  const gpuRoot = libtensorflow.cacheDir('gpu');
+  const gpuSkip = fs.existsSync(path.join(gpuRoot, 'nvidia', 'COMPLETE')) ? false : `the GPU flavour is not installed in ${gpuRoot} (TFSERVE_GPU=1 npm install)`;
+
+  test("the GPU flavour's layout is the one libtensorflow's RUNPATH searches: every CUDA library there, resolving its own dependencies", { skip: gpuSkip }, (t) => {
+    const elf = spawnSync('readelf', ['-d', path.join(gpuRoot, 'lib', 'libtensorflow_framework.so.2')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (elf.error) {
+      t.skip(`readelf is not available (${elf.error.message})`);
+      return;
+    }
+    const runpath = /RUNPATH\)\s+Library runpath: \[(.*)\]/.exec(elf.stdout)?.[1] ?? '';
+    const parts = new Set([...runpath.matchAll(/\$ORIGIN\/\.\.\/nvidia\/([a-z_]+)\/lib/g)].map((m) => m[1]!));
+    // TensorRT and NVSHMEM are optional (not in tensorflow[and-cuda]); everything else must be there.
+    parts.delete('nvshmem');
+    assert.ok(parts.size >= 7, runpath.slice(0, 200));
+    for (const part of parts) assert.ok(fs.existsSync(path.join(gpuRoot, 'nvidia', part, 'lib')), `nvidia/${part}/lib`);
+    const libraries = fs.readdirSync(path.join(gpuRoot, 'nvidia'), { recursive: true, encoding: 'utf8' }).filter((f) => /\/lib\/lib[^/]+\.so(\.\d+)*$/.test(f));
+    assert.ok(libraries.length >= 20, libraries.join(' '));
+    for (const lib of libraries) {
+      const ldd = spawnSync('ldd', [path.join(gpuRoot, 'nvidia', lib)], { encoding: 'utf8' });
+      assert.doesNotMatch(ldd.stdout, /not found/, `${lib}: ${ldd.stdout}`);
+    }
   });
 });
