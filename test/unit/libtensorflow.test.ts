@@ -93,6 +93,18 @@ suite('scripts/libtensorflow.cjs', () => {
   const gpuRoot = libtensorflow.cacheDir('gpu');
   const gpuSkip = fs.existsSync(path.join(gpuRoot, 'nvidia', 'COMPLETE')) ? false : `the GPU flavour is not installed in ${gpuRoot} (TFSERVE_GPU=1 npm install)`;
 
+  test("the installer reuses the GPU flavour's cache, CUDA included, and TFSERVE_CUDA_DIR skips the CUDA wheels", { skip: gpuSkip }, () => {
+    const installer = path.join(REPO_ROOT, 'scripts', 'install-libtensorflow.mjs');
+    const cached = spawnSync(process.execPath, [installer], { encoding: 'utf8', env: { ...process.env, TFSERVE_GPU: '1', TFSERVE_CUDA_DIR: '' } });
+    assert.equal(cached.status, 0, cached.stderr);
+    assert.match(cached.stderr, new RegExp(`using libtensorflow from cache \\(tensorflow ${libtensorflow.VERSION.replaceAll('.', '\\.')} wheel\\)`));
+    assert.match(cached.stderr, /CUDA 12 runtime libraries are in .*nvidia\n/);
+    assert.doesNotMatch(cached.stderr, /downloading/);
+    const own = spawnSync(process.execPath, [installer], { encoding: 'utf8', env: { ...process.env, TFSERVE_GPU: '1', TFSERVE_CUDA_DIR: '/usr/local/cuda-12.5' } });
+    assert.equal(own.status, 0, own.stderr);
+    assert.match(own.stderr, /TFSERVE_CUDA_DIR=\/usr\/local\/cuda-12\.5: using that CUDA; not fetching NVIDIA's wheels/);
+  });
+
   test("the GPU flavour's layout is the one libtensorflow's RUNPATH searches: every CUDA library there, resolving its own dependencies", { skip: gpuSkip }, (t) => {
     const elf = spawnSync('readelf', ['-d', path.join(gpuRoot, 'lib', 'libtensorflow_framework.so.2')], { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (elf.error) {
