@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { DType } from '../src/model/dtypes.js';
+import { arrayClass, type DType } from '../src/model/dtypes.js';
 import { bfloat16Value, float16Value } from '../src/model/float16.js';
 import type { Tensor, TensorInput } from '../src/model/tensor.js';
 import type { FastifyInstance } from 'fastify';
@@ -57,8 +57,8 @@ function goldenNumber(value: unknown): number {
   return value as number;
 }
 
-/** A golden tensor as predict input: the typed data golden files encode per dtype. */
-export function goldenInput(tensor: GoldenTensor): TensorInput {
+/** A golden tensor with the typed data golden files encode per dtype: a predict input, or a v2 tensor. */
+export function goldenTensor(tensor: GoldenTensor): Tensor {
   const { dtype, shape, data } = tensor;
   switch (dtype) {
     case 'string':
@@ -67,11 +67,13 @@ export function goldenInput(tensor: GoldenTensor): TensorInput {
       return { dtype, shape, data: BigInt64Array.from(data, (v) => BigInt(v as string)) };
     case 'uint64':
       return { dtype, shape, data: BigUint64Array.from(data, (v) => BigInt(v as string)) };
-    case 'float16':
-    case 'bfloat16':
-      return { dtype, shape, data: Uint16Array.from(data as number[]) };
-    default:
-      return { dtype, shape, data: data.map(goldenNumber) };
+    default: {
+      // float16 and bfloat16 goldens hold the raw bits, which is what their Uint16Array carries.
+      const values = data.map(goldenNumber);
+      const typed = new (arrayClass(dtype))(values.length);
+      values.forEach((value, i) => (typed[i] = value));
+      return { dtype, shape, data: typed } as Tensor;
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { binding } from '../../src/model/native.js';
 import { Example } from '../../src/proto/messages.js';
 import { loadSavedModel, type SavedModel } from '../../src/model/saved-model.js';
 import { allocTensor } from '../../src/model/tensor.js';
-import { assertTensorMatches, goldenInput, modelPath, readGolden, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
+import { assertTensorMatches, goldenTensor, modelPath, readGolden, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const GOLDEN_MODELS = ['tf2_module', 'keras_multi', 'dtypes', 'tf1_methods', 'image_bytes', 'cnn', 'half_plus_two'];
 
@@ -22,7 +22,7 @@ suite('SavedModel goldens', () => {
         }
         assert.ok(golden.cases.length > 0);
         for (const [index, testCase] of golden.cases.entries()) {
-          const inputs = Object.fromEntries(Object.entries(testCase.inputs).map(([k, t]) => [k, goldenInput(t)]));
+          const inputs = Object.fromEntries(Object.entries(testCase.inputs).map(([k, t]) => [k, goldenTensor(t)]));
           const outputs = await model.predict(inputs, { signature: testCase.signature });
           assert.deepEqual(Object.keys(outputs).sort(), Object.keys(testCase.outputs).sort());
           for (const [key, expected] of Object.entries(testCase.outputs)) {

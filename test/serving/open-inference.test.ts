@@ -12,7 +12,7 @@ import { Inference } from '../../src/serving/inference.js';
 import { ModelManager } from '../../src/serving/manager.js';
 import { managerReadiness, OpenInference, type Readiness } from '../../src/serving/open-inference.js';
 import type { Servable } from '../../src/serving/servable.js';
-import { assertTensorMatches, loadServable, modelPath, readGolden, REPO_ROOT } from '../helpers.js';
+import { assertTensorMatches, goldenTensor, loadServable, modelPath, readGolden, REPO_ROOT } from '../helpers.js';
 
 const fails = (code: string, message: string | RegExp) => ({ name: 'TfServeError', code, message });
 const HALF = path.join(REPO_ROOT, 'models', 'half_plus_two', '1');
@@ -223,24 +223,3 @@ suite('a version that failed to load', () => {
     await assert.rejects(v2.infer({ name: 'broken' }, request([x(1)])), fails('UNAVAILABLE', "model 'broken' has no available version"));
   });
 });
-
-function goldenTensor(input: { dtype: string; shape: number[]; data: unknown[] }): Tensor {
-  const { dtype, shape, data } = input;
-  switch (dtype) {
-    case 'string':
-      return { dtype, shape, data: data.map((b64) => Buffer.from(b64 as string, 'base64')) };
-    case 'int64':
-      return { dtype, shape, data: BigInt64Array.from(data, (v) => BigInt(v as string)) };
-    case 'uint64':
-      return { dtype, shape, data: BigUint64Array.from(data, (v) => BigInt(v as string)) };
-    case 'float32':
-    case 'float64': {
-      const values = data.map((v) => (typeof v === 'string' ? Number(v) : (v as number)));
-      return { dtype, shape, data: dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values) } as Tensor;
-    }
-    default: {
-      const Ctor = { float16: Uint16Array, bfloat16: Uint16Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, bool: Uint8Array }[dtype]!;
-      return { dtype, shape, data: Ctor.from(data as number[]) } as Tensor;
-    }
-  }
-}
