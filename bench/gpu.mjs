@@ -6,13 +6,14 @@
 //   - runs both on the same pseudo-random input and checks that the outputs agree;
 //   - times sequential calls on each, interleaved round by round, and TF Python's signature call on
 //     the same GPU and CPU (bench/python_predict.py with BENCH_DEVICE), when a Python with a GPU-enabled
-//     TensorFlow is found (TFSERVE_BENCH_PYTHON, or ~/.cache/tfserve/venv/bin/python);
+//     TensorFlow is found: TFSERVE_BENCH_PYTHON, else ~/.cache/tfserve/venv-gpu (which --setup-python
+//     makes with pip install tensorflow[and-cuda] at libtensorflow's version), else ~/.cache/tfserve/venv;
 //   - prints which CUDA libraries the process mapped, and from where.
 // Exits 0 when every check passed, 1 when one failed, 2 when there is no GPU (unless --allow-no-gpu,
 // which runs everything with both sessions on the CPU: a check of this script, not of the GPU).
 //
 // Usage: node bench/gpu.mjs [--iterations=200] [--rounds=5] [--batches=1,32] [--models=emotion,cnn]
-//                           [--tolerance=1e-3] [--allow-no-gpu]
+//                           [--tolerance=1e-3] [--allow-no-gpu] [--setup-python]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -83,9 +84,17 @@ async function time(model, signature, feeds) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+const GPU_VENV = path.join(os.homedir(), '.cache', 'tfserve', 'venv-gpu');
+
 function findPython() {
-  const candidates = [process.env.TFSERVE_BENCH_PYTHON, path.join(os.homedir(), '.cache', 'tfserve', 'venv', 'bin', 'python')];
+  const candidates = [process.env.TFSERVE_BENCH_PYTHON, path.join(GPU_VENV, 'bin', 'python'), path.join(os.homedir(), '.cache', 'tfserve', 'venv', 'bin', 'python')];
   return candidates.find((candidate) => candidate && fs.existsSync(candidate)) ?? null;
+}
+
+if (args['setup-python'] === 'true' && !fs.existsSync(path.join(GPU_VENV, 'bin', 'python'))) {
+  console.log(`# making ${GPU_VENV} with tensorflow[and-cuda]==${build.version} (about 3 GB)`);
+  execFileSync(process.env.PYTHON || 'python3', ['-m', 'venv', GPU_VENV], { stdio: 'inherit' });
+  execFileSync(path.join(GPU_VENV, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', `tensorflow[and-cuda]==${build.version}`], { stdio: 'inherit' });
 }
 
 function python(dir, signature, inputKey, shape, device) {
