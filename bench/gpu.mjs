@@ -92,7 +92,7 @@ function findPython() {
 }
 
 if (args['setup-python'] === 'true' && !fs.existsSync(path.join(GPU_VENV, 'bin', 'python'))) {
-  console.log(`# making ${GPU_VENV} with tensorflow[and-cuda]==${build.version} (about 3 GB)`);
+  console.log(`# making ${GPU_VENV} with tensorflow[and-cuda]==${build.version} (about 6 GB)`);
   execFileSync(process.env.PYTHON || 'python3', ['-m', 'venv', GPU_VENV], { stdio: 'inherit' });
   execFileSync(path.join(GPU_VENV, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', `tensorflow[and-cuda]==${build.version}`], { stdio: 'inherit' });
 }
@@ -183,6 +183,6 @@ for (const r of rows) {
   console.log(`${r.model.padEnd(8)} ${String(r.batch).padStart(5)}  ${fmt(r.gpuUs).padStart(11)}  ${fmt(r.cpuUs).padStart(11)}  ${fmt(r.pyGpuUs).padStart(10)}  ${fmt(r.pyCpuUs).padStart(10)}  ${ratio(r.cpuUs, r.gpuUs).padStart(12)}  ${ratio(r.gpuUs, r.pyGpuUs).padStart(18)}`);
 }
 if (!pythonBin) console.log('# no Python with TensorFlow found (TFSERVE_BENCH_PYTHON): the Python columns are n/a');
-else if (!pythonHasGpu) console.log(`# ${pythonBin}'s TensorFlow sees no GPU: pip install 'tensorflow[and-cuda]==${build.version}' there for the Python GPU column`);
+else if (!pythonHasGpu) console.log(`# ${pythonBin}'s TensorFlow sees no GPU, so the Python GPU column is n/a (it needs a GPU and tensorflow[and-cuda]==${build.version}: --setup-python)`);
 console.log(`\ngpu check: ${failures === 0 ? 'passed' : `${failures} failed`}`);
 process.exit(failures === 0 ? 0 : 1);
