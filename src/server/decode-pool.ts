@@ -10,7 +10,8 @@
  * since one memcpy into fresh memory costs ~0.55 ms per MB here (page faults): decoded inputs into
  * allocTensor memory (which TensorFlow then uses as it is), and TensorFlow's output tensors (native
  * memory, which cannot be transferred) to the thread that writes the JSON. A thread that dies fails
- * its job with INTERNAL and is replaced.
+ * its job with INTERNAL and is replaced. KServe v2 infer bodies (routes/v2.ts) are decoded the same
+ * way, their inputs then copied into allocTensor memory alike.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -20,7 +21,8 @@ import { DTYPES, isNumeric, type NumericDType } from '../model/dtypes.js';
 import { TfServeError } from '../model/errors.js';
 import type { SignatureInfo } from '../model/signature.js';
 import { allocTensor, type Tensor, type TensorInput } from '../model/tensor.js';
-import type { WorkerReply, WorkerRequest } from './decode-worker.js';
+import type { InferRequest } from '../proto/kserve-codec.js';
+import type { InferJob, WorkerReply, WorkerRequest } from './decode-worker.js';
 
 export interface DecodePoolOptions {
   /** Worker threads at most. */
@@ -49,28 +51,29 @@ function bytesOf(view: ArrayBufferView): Uint8Array {
 }
 
 /**
- * The decoded inputs in allocTensor memory, copied a slice per turn: predict() then hands them to
- * TensorFlow without the one big copy on the event loop it makes of other JS memory.
+ * A decoded input in allocTensor memory, copied a slice per turn: predict() then hands it to
+ * TensorFlow without the one big copy on the event loop it makes of other JS memory. Small, string
+ * and non-numeric inputs stay as they are (TensorFlow's copy of them is short).
  */
-async function intoTensorMemory(inputs: Record<string, TensorInput>): Promise<Record<string, TensorInput>> {
-  const result: Record<string, TensorInput> = {};
-  for (const [name, input] of Object.entries(inputs)) {
-    const { dtype, shape, data } = input;
-    if (!ArrayBuffer.isView(data) || !isNumeric(dtype) || data.byteLength < SLICE_BYTES) {
-      result[name] = input;
-      continue;
-    }
-    const tensor = allocTensor(dtype as NumericDType, [data.byteLength / DTYPES[dtype].byteSize]);
-    const from = bytesOf(data);
-    const to = bytesOf(tensor.data);
-    for (let at = 0; at < from.length; at += SLICE_BYTES) {
-      to.set(from.subarray(at, at + SLICE_BYTES), at);
-      await nextTurn();
-    }
-    result[name] = { dtype, shape, data: tensor.data };
+async function intoTensorMemory<T extends TensorInput>(input: T): Promise<T> {
+  const { dtype, data } = input;
+  if (!ArrayBuffer.isView(data) || !isNumeric(dtype) || data.byteLength < SLICE_BYTES) return input;
+  const tensor = allocTensor(dtype as NumericDType, [data.byteLength / DTYPES[dtype].byteSize]);
+  const from = bytesOf(data);
+  const to = bytesOf(tensor.data);
+  for (let at = 0; at < from.length; at += SLICE_BYTES) {
+    to.set(from.subarray(at, at + SLICE_BYTES), at);
+    await nextTurn();
   }
+  return { ...input, data: tensor.data } as T;
+}
+
+async function inputsIntoTensorMemory(inputs: Record<string, TensorInput>): Promise<Record<string, TensorInput>> {
+  const result: Record<string, TensorInput> = {};
+  for (const [name, input] of Object.entries(inputs)) result[name] = await intoTensorMemory(input);
   return result;
 }
+
 class PoolThread {
   readonly worker = new Worker(WORKER_FILE);
   #pending: { resolve(reply: WorkerReply): void; reject(error: Error): void } | null = null;
@@ -166,7 +169,7 @@ export class DecodePool {
           this.#release(thread);
         }
         if (decoded.type !== 'inputs') throw new TfServeError('INTERNAL', `decode thread answered ${decoded.type}`);
-        return intoTensorMemory(decoded.inputs);
+        return inputsIntoTensorMemory(decoded.inputs);
       },
       cancel: () => {
         if (settled) return;
@@ -182,6 +185,15 @@ export class DecodePool {
     const reply = await this.#run({ type: 'examples', body, gzip, budget }, ownBuffer(body));
     if (reply.type !== 'examples') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
     return { signatureName: reply.signatureName, serialized: reply.serialized };
+  }
+
+  /** A KServe v2 infer body: inflate, budget, decodeInferRequest; large inputs then in allocTensor memory. */
+  async decodeInfer(job: InferJob): Promise<InferRequest> {
+    const reply = await this.#run({ type: 'infer', ...job }, ownBuffer(job.body));
+    if (reply.type !== 'infer') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
+    const inputs = [];
+    for (const input of reply.request.inputs) inputs.push({ ...input, tensor: (await intoTensorMemory(input.tensor)) as Tensor });
+    return { ...reply.request, inputs };
   }
 
   /**
