@@ -21,8 +21,9 @@ import { DTYPES, isNumeric, type NumericDType } from '../model/dtypes.js';
 import { TfServeError } from '../model/errors.js';
 import type { SignatureInfo } from '../model/signature.js';
 import { allocTensor, type Tensor, type TensorInput } from '../model/tensor.js';
-import type { InferRequest } from '../proto/kserve-codec.js';
-import type { InferJob, WorkerReply, WorkerRequest } from './decode-worker.js';
+import type { EncodedInferResponse } from '../json/v2-codec.js';
+import type { InferRequest, InferResponse } from '../proto/kserve-codec.js';
+import type { EncodeOutput, InferJob, WorkerReply, WorkerRequest } from './decode-worker.js';
 
 export interface DecodePoolOptions {
   /** Worker threads at most. */
@@ -119,6 +120,26 @@ class PoolThread {
   }
 }
 
+/** Sends `outputs` of SLICE_BYTES or more to `thread` a slice per turn; the rest (and stand-ins for those) to go with the request. */
+async function sendParts(thread: PoolThread, outputs: Record<string, Tensor>): Promise<Record<string, EncodeOutput>> {
+  const small: Record<string, EncodeOutput> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    const { dtype, shape, data } = tensor;
+    if (!ArrayBuffer.isView(data) || data.byteLength < SLICE_BYTES) {
+      small[name] = tensor;
+      continue;
+    }
+    const bytes = bytesOf(data);
+    for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+      const part = bytes.slice(at, at + SLICE_BYTES);
+      thread.send({ type: 'part', name, dtype, length: data.length, offset: at, bytes: part }, [part.buffer]);
+      await nextTurn();
+    }
+    small[name] = { dtype, shape, data: null };
+  }
+  return small;
+}
+
 /** The body's memory, moved to the worker when it is the Buffer's own (a big body's always is). */
 function ownBuffer(body: Uint8Array): ArrayBuffer[] {
   const buffer = body.buffer as ArrayBuffer;
@@ -204,28 +225,29 @@ export class DecodePool {
     const thread = await this.#acquire();
     let reply: WorkerReply;
     try {
-      const small: Record<string, Tensor | { dtype: Tensor['dtype']; shape: number[]; data: null }> = {};
-      for (const [name, tensor] of Object.entries(outputs)) {
-        const { dtype, shape, data } = tensor;
-        if (!ArrayBuffer.isView(data) || data.byteLength < SLICE_BYTES) {
-          small[name] = tensor;
-          continue;
-        }
-        const bytes = bytesOf(data);
-        for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
-          const part = bytes.slice(at, at + SLICE_BYTES);
-          thread.send({ type: 'part', name, dtype, length: data.length, offset: at, bytes: part }, [part.buffer]);
-          await nextTurn();
-        }
-        small[name] = { dtype, shape, data: null };
-      }
-      reply = await thread.call({ type: 'encode', format, outputs: small });
+      reply = await thread.call({ type: 'encode', format, outputs: await sendParts(thread, outputs) });
     } finally {
       this.#release(thread);
     }
     if (reply.type !== 'encoded') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
     const { body } = reply;
     return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  /** encodeInferResponse on a thread, outputs sent as encodePredict's are; `binary`: the outputs sent as binary data. */
+  async encodeInfer(response: InferResponse, binary: readonly string[]): Promise<EncodedInferResponse> {
+    const thread = await this.#acquire();
+    let reply: WorkerReply;
+    try {
+      const small = await sendParts(thread, Object.fromEntries(response.outputs.map((output) => [output.name, output.tensor])));
+      const outputs = response.outputs.map((output) => ({ ...output, tensor: small[output.name]! }));
+      reply = await thread.call({ type: 'encode-infer', response: { ...response, outputs }, binary });
+    } finally {
+      this.#release(thread);
+    }
+    if (reply.type !== 'encoded-infer') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
+    const { body, headerLength } = reply;
+    return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), headerLength };
   }
 
   /** Ends every thread; jobs still queued fail with UNAVAILABLE. */

@@ -23,8 +23,8 @@ import { TfServeError } from '../model/errors.js';
 import { binding } from '../model/native.js';
 import type { SignatureInfo } from '../model/signature.js';
 import type { Tensor, TensorInput } from '../model/tensor.js';
-import { decodeInferRequest } from '../json/v2-codec.js';
-import type { InferRequest } from '../proto/kserve-codec.js';
+import { decodeInferRequest, encodeInferResponse } from '../json/v2-codec.js';
+import type { InferOutput, InferRequest, InferResponse } from '../proto/kserve-codec.js';
 import { serializeExamples } from '../proto/example.js';
 import { checkDecodeBudget, checkInferBudget, inflateSync, inflateV2Sync, type V2Coding } from './request-budget.js';
 
@@ -36,7 +36,11 @@ export type WorkerRequest =
   /** A slice of a big output of the next encode, `offset` in bytes into its `length` elements. */
   | { readonly type: 'part'; readonly name: string; readonly dtype: DType; readonly length: number; readonly offset: number; readonly bytes: Uint8Array }
   /** Outputs whose data is null came in parts. */
-  | { readonly type: 'encode'; readonly format: PredictFormat; readonly outputs: Record<string, Tensor | { dtype: DType; shape: number[]; data: null }> };
+  | { readonly type: 'encode'; readonly format: PredictFormat; readonly outputs: Record<string, EncodeOutput> }
+  | { readonly type: 'encode-infer'; readonly response: Omit<InferResponse, 'outputs'> & { outputs: (Omit<InferOutput, 'tensor'> & { tensor: EncodeOutput })[] }; readonly binary: readonly string[] };
+
+/** An output to encode: its tensor, or with data null one whose data came in parts. */
+export type EncodeOutput = Tensor | { dtype: DType; shape: number[]; data: null };
 
 export type WorkerReply =
   | { readonly type: 'parsed'; readonly signatureName: string | undefined; readonly format: PredictFormat }
@@ -44,6 +48,7 @@ export type WorkerReply =
   | { readonly type: 'examples'; readonly signatureName: string | undefined; readonly serialized: Uint8Array[] }
   | { readonly type: 'encoded'; readonly body: Uint8Array }
   | { readonly type: 'infer'; readonly request: InferRequest }
+  | { readonly type: 'encoded-infer'; readonly body: Uint8Array; readonly headerLength: number | undefined }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
 /** A KServe v2 infer body and what routes/v2.ts would decode it with on the event loop. */
@@ -94,6 +99,10 @@ function body(request: { body: Uint8Array; gzip: boolean; budget: number }): Uin
   return bytes;
 }
 
+function whole(name: string, output: EncodeOutput): Tensor {
+  return output.data === null ? ({ dtype: output.dtype, shape: output.shape, data: parts.get(name) } as Tensor) : output;
+}
+
 function handle(request: WorkerRequest, reply: (message: WorkerReply, transfer?: ArrayBuffer[]) => void): void {
   switch (request.type) {
     case 'predict': {
@@ -137,12 +146,18 @@ function handle(request: WorkerRequest, reply: (message: WorkerReply, transfer?:
     }
     case 'encode': {
       const outputs: Record<string, Tensor> = {};
-      for (const [name, output] of Object.entries(request.outputs)) {
-        outputs[name] = output.data === null ? ({ dtype: output.dtype, shape: output.shape, data: parts.get(name) } as Tensor) : output;
-      }
+      for (const [name, output] of Object.entries(request.outputs)) outputs[name] = whole(name, output);
       parts.clear();
       const encoded = encodePredictResponse(request.format, outputs);
       reply({ type: 'encoded', body: encoded }, transferable([encoded]));
+      return;
+    }
+    case 'encode-infer': {
+      const outputs = request.response.outputs.map((output) => ({ ...output, tensor: whole(output.name, output.tensor) }));
+      parts.clear();
+      const binary = new Set(request.binary);
+      const { body: encoded, headerLength } = encodeInferResponse({ ...request.response, outputs }, (name) => binary.has(name));
+      reply({ type: 'encoded-infer', body: encoded, headerLength }, transferable([encoded]));
       return;
     }
   }

@@ -11,18 +11,20 @@
  * "Method Not Allowed", as Triton answers. Versions are decimal digits, as Triton's routes take them.
  * Infer bodies are held to the per-request memory budget as /v1's are (request-budget.ts): inflated
  * within it, their JSON estimated before it is parsed. Compressed bodies and bodies of offloadBytes or
- * more are inflated, checked and decoded on a DecodePool thread, the same functions in the same order.
+ * more are inflated, checked and decoded on a DecodePool thread, the same functions in the same order;
+ * answers of ENCODE_OFFLOAD_VALUES JSON values or more are written there too.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { binaryOutputs, decodeInferRequest, encodeInferResponse, encodeModelMetadata, encodeServerMetadata, HEADER_LENGTH } from '../../json/v2-codec.js';
 import { TfServeError } from '../../model/errors.js';
-import type { InferRequest } from '../../proto/kserve-codec.js';
+import type { InferRequest, InferResponse } from '../../proto/kserve-codec.js';
 import { type OpenInference, SIGNATURE_PARAMETER } from '../../serving/open-inference.js';
 import type { DecodePool } from '../decode-pool.js';
 import { errorBody } from '../http-status.js';
 import { checkInferBudget, inflateV2, type V2Coding } from '../request-budget.js';
 import type { RestContext } from './context.js';
+import { ENCODE_OFFLOAD_VALUES } from './offloaded.js';
 
 export interface V2BodyOptions {
   /** Threads for compressed and large infer bodies; null: every body on the event loop. */
@@ -68,6 +70,13 @@ export function parseV2Path(path: string): V2Route | null {
 function sendJson(reply: FastifyReply, status: number, body: Buffer | string): FastifyReply {
   // A Buffer, so that fastify does not append "; charset=utf-8".
   return reply.code(status).type('application/json').send(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+}
+
+/** The values an answer writes as JSON text (its binary outputs are copied, not written). */
+function jsonValues(response: InferResponse, binary: (name: string) => boolean): number {
+  let count = 0;
+  for (const output of response.outputs) if (!binary(output.name)) count += output.tensor.data.length;
+  return count;
 }
 
 /** The body's Content-Encoding, null for none; undone before the header length applies. */
@@ -121,7 +130,10 @@ export function registerV2Routes(app: FastifyInstance, v2: OpenInference, contex
         const inferRequest = await inferRequestOf(request, route.name);
         const { observation } = request;
         const response = await v2.infer(route, inferRequest, observation === undefined ? context.call : { ...context.call, observation });
-        const encoded = encodeInferResponse(response, binaryOutputs(inferRequest));
+        const binary = binaryOutputs(inferRequest);
+        const encoded = pool !== null && jsonValues(response, binary) >= ENCODE_OFFLOAD_VALUES
+          ? await pool.encodeInfer(response, response.outputs.filter((output) => binary(output.name)).map((output) => output.name))
+          : encodeInferResponse(response, binary);
         if (encoded.headerLength === undefined) return sendJson(reply, 200, encoded.body);
         return reply.code(200).header('Inference-Header-Content-Length', encoded.headerLength).type('application/octet-stream').send(encoded.body);
       }
