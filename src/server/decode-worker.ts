@@ -11,7 +11,8 @@
  * back as plain typed arrays whose memory is transferred, not copied; errors as {code, message}.
  * A KServe v2 infer job is one step (its codec decodes without the signature): the Content-Encoding
  * undone, the budget checked, decodeInferRequest, the request back with its inputs' memory (and the
- * body, which BYTES elements are views of) transferred.
+ * body, which BYTES elements are views of) transferred. A large v2 answer is written as a predict
+ * one is: its big outputs arrive in parts, then encodeInferResponse runs here.
  */
 import { parentPort } from 'node:worker_threads';
 
