@@ -2,7 +2,8 @@
 // half_plus_two), never part of npm test. Phases, each bounded:
 //   fuzz      generated bodies and URLs (test/server/fuzz-generators.ts) over HTTP, 4 clients
 //   soak      mixed load for --seconds: small predicts, 1 MB and gzip bodies, status GETs
-//   big       a gzip bomb (refused by the memory budget) and a 10 M-number body, small requests beside
+//   big       a gzip bomb (refused by the memory budget) and a 10 M-number body, small requests beside;
+//             then the same on KServe v2's /v2 infer (the 10 M numbers as plain JSON)
 //   slow      clients that stall their headers or body, or trickle it (short timeouts for the run)
 //   shutdown  SIGTERM with 8 clients sending 10^6-element requests; then one with a stalled client
 // Usage: node scripts/soak.mjs [--phases=fuzz,soak,big,slow,shutdown] [--seconds=60] [--fuzz=20000] [--seed=N]
@@ -227,13 +228,11 @@ async function soakPhase() {
   ]);
 }
 
-async function bigPhase() {
-  const server = await startServer();
-  const bomb = gzipSync(numbers(45_000_000, '1'));
-  const large = gzipSync(numbers(10_000_000, '1.5'));
+/** A bomb, then a large body with small requests beside it, on a running server: the figures. */
+async function bigCase(server, refusedRequest, acceptedRequest) {
   await server.probe();
   const rssBefore = server.rss();
-  const refused = await request(server.port, { path: `${MODEL}:predict`, body: bomb, headers: { 'content-encoding': 'gzip' } });
+  const refused = await request(server.port, refusedRequest);
   let probing = true;
   const small = [];
   let peak = rssBefore;
@@ -246,26 +245,65 @@ async function bigPhase() {
     }
     agent.destroy();
   })();
-  const accepted = await request(server.port, { path: `${MODEL}:predict`, body: large, headers: { 'content-encoding': 'gzip' } });
+  const accepted = await request(server.port, acceptedRequest);
   probing = false;
   await prober;
   clearInterval(sampler);
   const during = await server.probe();
+  let error;
+  try {
+    error = JSON.parse(refused.head).error;
+  } catch {
+    error = refused.head || refused.error;
+  }
+  return { refused, error, accepted, small, during, rssBefore, peak };
+}
+
+function bigText(what, { refused, error, accepted, small, during, rssBefore, peak }) {
+  return (
+    `${what[0]}: ${refused.status} in ${refused.ms.toFixed(0)} ms ("${String(error).slice(0, 60)}..."); ` +
+    `${what[1]}: ${accepted.status}, ${accepted.bytes} B in ${(accepted.ms / 1000).toFixed(1)} s; ` +
+    `${small.length} small requests beside it: p99 ${percentile(small, 99).toFixed(0)} ms, max ${Math.max(...small).toFixed(0)} ms; ` +
+    `longest loop stretch ${during.loopMs.toFixed(0)} ms (${during.loopKind}); RSS ${mb(rssBefore)}, peak ${mb(peak)}`
+  );
+}
+
+const v2Numbers = (count, token) => Buffer.from(`{"inputs": [{"name": "x", "shape": [${count}], "datatype": "FP32", "data": [${`${token},`.repeat(count - 1)}${token}]}]}`);
+
+async function bigPhase() {
+  const server = await startServer();
+  const bomb = gzipSync(numbers(45_000_000, '1'));
+  const large = gzipSync(numbers(10_000_000, '1.5'));
+  const v1 = await bigCase(
+    server,
+    { path: `${MODEL}:predict`, body: bomb, headers: { 'content-encoding': 'gzip' } },
+    { path: `${MODEL}:predict`, body: large, headers: { 'content-encoding': 'gzip' } },
+  );
   const afterMs = [1500, 5000, 15000];
   const after = [];
   for (const wait of afterMs) {
     await sleep(wait - (after.length > 0 ? afterMs[after.length - 1] : 0));
     after.push(mb(server.rss()));
   }
+  // KServe v2: a gzip bomb of the same numbers, then 10 M of them as plain JSON (the size path).
+  const v2BombJson = v2Numbers(45_000_000, '1');
+  const v2Bomb = gzipSync(v2BombJson);
+  const v2Large = v2Numbers(10_000_000, '1.5');
+  const v2 = await bigCase(
+    server,
+    { path: '/v2/models/half_plus_two/infer', body: v2Bomb, headers: { 'content-encoding': 'gzip' } },
+    { path: '/v2/models/half_plus_two/infer', body: v2Large },
+  );
   server.child.kill('SIGTERM');
   await server.exited;
   summary.push([
     'big',
-    `gzip bomb ${bomb.length} B -> 90 MB (45 M numbers): ${refused.status} in ${refused.ms.toFixed(0)} ms ("${JSON.parse(refused.head).error.slice(0, 60)}..."); ` +
-      `10 M numbers (${large.length} B gzip): ${accepted.status}, ${accepted.bytes} B in ${(accepted.ms / 1000).toFixed(1)} s; ` +
-      `${small.length} small requests beside it: p99 ${percentile(small, 99).toFixed(0)} ms, max ${Math.max(...small).toFixed(0)} ms; ` +
-      `longest loop stretch ${during.loopMs.toFixed(0)} ms (${during.loopKind}); RSS ${mb(rssBefore)}, peak ${mb(peak)}, ` +
+    `${bigText([`gzip bomb ${bomb.length} B -> 90 MB (45 M numbers)`, `10 M numbers (${large.length} B gzip)`], v1)}, ` +
       `after ${afterMs.map((ms, i) => `${ms / 1000} s ${after[i]}`).join(', ')}`,
+  ]);
+  summary.push([
+    'big v2',
+    bigText([`/v2 gzip bomb ${v2Bomb.length} B -> ${mb(v2BombJson.length)} (45 M numbers)`, `/v2 10 M numbers (${mb(v2Large.length)} JSON)`], v2),
   ]);
 }
 

@@ -54,7 +54,7 @@ function invalid(message: string): TfServeError {
 // Requests
 
 /** The JSON header's length: the whole body without the header; Triton's checks and texts with it. */
-function headerLength(value: string | undefined, total: number): number {
+export function inferJsonLength(value: string | undefined, total: number): number {
   if (value === undefined) return total;
   const length = /^\s*\+?\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(length) || length > 0x7fffffff) throw invalid(`Unable to parse Inference-Header-Content-Length, got: ${value}`);
@@ -227,7 +227,7 @@ function unsupported(message: string): TfServeError {
  * the protocol's request, every input decoded. `model` names the model in error texts.
  */
 export function decodeInferRequest(body: Uint8Array, header: string | undefined, model: string, options: V2DecodeOptions = {}): InferRequest {
-  const jsonLength = headerLength(header, body.byteLength);
+  const jsonLength = inferJsonLength(header, body.byteLength);
   const document = parseJson(body.subarray(0, jsonLength), options);
   if (document.kind !== 'object') throw invalid(`Unable to parse the inference request: expected a JSON object, got ${describe(document)}`);
   const idNode = member(document, 'id');

@@ -9,7 +9,8 @@
  * The one exception to "every body is JSON": a :predict whose Content-Type is image/* or
  * multipart/form-data goes to routes/predict-image.ts (tfserve.json preprocessing); every other
  * Content-Type, or none, is parsed as JSON as TF Serving does.
- * Beside /v1, the KServe v2 / Open Inference Protocol routes answer every /v2 path (routes/v2.ts).
+ * Beside /v1, the KServe v2 / Open Inference Protocol routes answer every /v2 path (routes/v2.ts), their
+ * infer bodies held to the same budget and sent to the same DecodePool.
  */
 import os from 'node:os';
 
@@ -234,6 +235,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
 
   app.all(`${V1_ROUTE}*`, serve);
-  registerV2Routes(app, options.openInference ?? new OpenInference({ inference }), shared);
+  registerV2Routes(app, options.openInference ?? new OpenInference({ inference }), shared, { pool, offloadBytes, memoryBudget });
   return app;
 }

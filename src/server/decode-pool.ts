@@ -10,7 +10,8 @@
  * since one memcpy into fresh memory costs ~0.55 ms per MB here (page faults): decoded inputs into
  * allocTensor memory (which TensorFlow then uses as it is), and TensorFlow's output tensors (native
  * memory, which cannot be transferred) to the thread that writes the JSON. A thread that dies fails
- * its job with INTERNAL and is replaced.
+ * its job with INTERNAL and is replaced. KServe v2 infer bodies (routes/v2.ts) are decoded the same
+ * way, their inputs then copied into allocTensor memory alike.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -20,7 +21,9 @@ import { DTYPES, isNumeric, type NumericDType } from '../model/dtypes.js';
 import { TfServeError } from '../model/errors.js';
 import type { SignatureInfo } from '../model/signature.js';
 import { allocTensor, type Tensor, type TensorInput } from '../model/tensor.js';
-import type { WorkerReply, WorkerRequest } from './decode-worker.js';
+import type { EncodedInferResponse } from '../json/v2-codec.js';
+import type { InferRequest, InferResponse } from '../proto/kserve-codec.js';
+import type { EncodeOutput, InferJob, WorkerReply, WorkerRequest } from './decode-worker.js';
 
 export interface DecodePoolOptions {
   /** Worker threads at most. */
@@ -49,28 +52,29 @@ function bytesOf(view: ArrayBufferView): Uint8Array {
 }
 
 /**
- * The decoded inputs in allocTensor memory, copied a slice per turn: predict() then hands them to
- * TensorFlow without the one big copy on the event loop it makes of other JS memory.
+ * A decoded input in allocTensor memory, copied a slice per turn: predict() then hands it to
+ * TensorFlow without the one big copy on the event loop it makes of other JS memory. Small, string
+ * and non-numeric inputs stay as they are (TensorFlow's copy of them is short).
  */
-async function intoTensorMemory(inputs: Record<string, TensorInput>): Promise<Record<string, TensorInput>> {
-  const result: Record<string, TensorInput> = {};
-  for (const [name, input] of Object.entries(inputs)) {
-    const { dtype, shape, data } = input;
-    if (!ArrayBuffer.isView(data) || !isNumeric(dtype) || data.byteLength < SLICE_BYTES) {
-      result[name] = input;
-      continue;
-    }
-    const tensor = allocTensor(dtype as NumericDType, [data.byteLength / DTYPES[dtype].byteSize]);
-    const from = bytesOf(data);
-    const to = bytesOf(tensor.data);
-    for (let at = 0; at < from.length; at += SLICE_BYTES) {
-      to.set(from.subarray(at, at + SLICE_BYTES), at);
-      await nextTurn();
-    }
-    result[name] = { dtype, shape, data: tensor.data };
+async function intoTensorMemory<T extends TensorInput>(input: T): Promise<T> {
+  const { dtype, data } = input;
+  if (!ArrayBuffer.isView(data) || !isNumeric(dtype) || data.byteLength < SLICE_BYTES) return input;
+  const tensor = allocTensor(dtype as NumericDType, [data.byteLength / DTYPES[dtype].byteSize]);
+  const from = bytesOf(data);
+  const to = bytesOf(tensor.data);
+  for (let at = 0; at < from.length; at += SLICE_BYTES) {
+    to.set(from.subarray(at, at + SLICE_BYTES), at);
+    await nextTurn();
   }
+  return { ...input, data: tensor.data } as T;
+}
+
+async function inputsIntoTensorMemory(inputs: Record<string, TensorInput>): Promise<Record<string, TensorInput>> {
+  const result: Record<string, TensorInput> = {};
+  for (const [name, input] of Object.entries(inputs)) result[name] = await intoTensorMemory(input);
   return result;
 }
+
 class PoolThread {
   readonly worker = new Worker(WORKER_FILE);
   #pending: { resolve(reply: WorkerReply): void; reject(error: Error): void } | null = null;
@@ -114,6 +118,26 @@ class PoolThread {
   send(request: WorkerRequest, transfer: ArrayBuffer[] = []): void {
     if (!this.dead) this.worker.postMessage(request, transfer);
   }
+}
+
+/** Sends `outputs` of SLICE_BYTES or more to `thread` a slice per turn; the rest (and stand-ins for those) to go with the request. */
+async function sendParts(thread: PoolThread, outputs: Record<string, Tensor>): Promise<Record<string, EncodeOutput>> {
+  const small: Record<string, EncodeOutput> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    const { dtype, shape, data } = tensor;
+    if (!ArrayBuffer.isView(data) || data.byteLength < SLICE_BYTES) {
+      small[name] = tensor;
+      continue;
+    }
+    const bytes = bytesOf(data);
+    for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+      const part = bytes.slice(at, at + SLICE_BYTES);
+      thread.send({ type: 'part', name, dtype, length: data.length, offset: at, bytes: part }, [part.buffer]);
+      await nextTurn();
+    }
+    small[name] = { dtype, shape, data: null };
+  }
+  return small;
 }
 
 /** The body's memory, moved to the worker when it is the Buffer's own (a big body's always is). */
@@ -166,7 +190,7 @@ export class DecodePool {
           this.#release(thread);
         }
         if (decoded.type !== 'inputs') throw new TfServeError('INTERNAL', `decode thread answered ${decoded.type}`);
-        return intoTensorMemory(decoded.inputs);
+        return inputsIntoTensorMemory(decoded.inputs);
       },
       cancel: () => {
         if (settled) return;
@@ -184,6 +208,15 @@ export class DecodePool {
     return { signatureName: reply.signatureName, serialized: reply.serialized };
   }
 
+  /** A KServe v2 infer body: inflate, budget, decodeInferRequest; large inputs then in allocTensor memory. */
+  async decodeInfer(job: InferJob): Promise<InferRequest> {
+    const reply = await this.#run({ type: 'infer', ...job }, ownBuffer(job.body));
+    if (reply.type !== 'infer') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
+    const inputs = [];
+    for (const input of reply.request.inputs) inputs.push({ ...input, tensor: (await intoTensorMemory(input.tensor)) as Tensor });
+    return { ...reply.request, inputs };
+  }
+
   /**
    * encodePredictResponse on a thread. Big numeric outputs go there a slice per turn (copied into
    * transferred buffers), the rest with the request; the JSON moves back.
@@ -192,28 +225,29 @@ export class DecodePool {
     const thread = await this.#acquire();
     let reply: WorkerReply;
     try {
-      const small: Record<string, Tensor | { dtype: Tensor['dtype']; shape: number[]; data: null }> = {};
-      for (const [name, tensor] of Object.entries(outputs)) {
-        const { dtype, shape, data } = tensor;
-        if (!ArrayBuffer.isView(data) || data.byteLength < SLICE_BYTES) {
-          small[name] = tensor;
-          continue;
-        }
-        const bytes = bytesOf(data);
-        for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
-          const part = bytes.slice(at, at + SLICE_BYTES);
-          thread.send({ type: 'part', name, dtype, length: data.length, offset: at, bytes: part }, [part.buffer]);
-          await nextTurn();
-        }
-        small[name] = { dtype, shape, data: null };
-      }
-      reply = await thread.call({ type: 'encode', format, outputs: small });
+      reply = await thread.call({ type: 'encode', format, outputs: await sendParts(thread, outputs) });
     } finally {
       this.#release(thread);
     }
     if (reply.type !== 'encoded') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
     const { body } = reply;
     return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  /** encodeInferResponse on a thread, outputs sent as encodePredict's are; `binary`: the outputs sent as binary data. */
+  async encodeInfer(response: InferResponse, binary: readonly string[]): Promise<EncodedInferResponse> {
+    const thread = await this.#acquire();
+    let reply: WorkerReply;
+    try {
+      const small = await sendParts(thread, Object.fromEntries(response.outputs.map((output) => [output.name, output.tensor])));
+      const outputs = response.outputs.map((output) => ({ ...output, tensor: small[output.name]! }));
+      reply = await thread.call({ type: 'encode-infer', response: { ...response, outputs }, binary });
+    } finally {
+      this.#release(thread);
+    }
+    if (reply.type !== 'encoded-infer') throw new TfServeError('INTERNAL', `decode thread answered ${reply.type}`);
+    const { body, headerLength } = reply;
+    return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), headerLength };
   }
 
   /** Ends every thread; jobs still queued fail with UNAVAILABLE. */

@@ -2,13 +2,16 @@
 // the memory is spent, on the event loop and on decode threads alike; gzip bodies inflate within it.
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 
 import {
   BYTES_PER_JSON_VALUE,
   checkDecodeBudget,
+  checkInferBudget,
   inflate,
   inflateSync,
+  inflateV2,
+  inflateV2Sync,
   jsonValueBound,
   TF_SERVING_MAX_GUNZIPPED_BYTES,
 } from '../../src/server/request-budget.js';
@@ -53,6 +56,49 @@ suite('request budget', () => {
     assert.equal((await inflate(Buffer.from('not gzip'), BUDGET)).length, 0);
     const huge = gzipSync(Buffer.alloc(TF_SERVING_MAX_GUNZIPPED_BYTES + 1, 0x20));
     assert.equal((await inflate(huge, 2 * TF_SERVING_MAX_GUNZIPPED_BYTES)).length, 0);
+  });
+});
+
+suite('request budget for KServe v2 bodies', () => {
+  const over = { code: 'RESOURCE_EXHAUSTED', message: `Request body inflates to more than the per-request memory budget of ${BUDGET} bytes (${FLAG})` };
+
+  test('inflateV2 undoes gzip and deflate within the budget, on zlib\'s threads or the caller\'s', async () => {
+    const text = '{"inputs": []}';
+    for (const [coding, compress] of [['gzip', gzipSync], ['deflate', deflateSync]] as const) {
+      assert.equal((await inflateV2(compress(text), coding, BUDGET, BUDGET)).toString(), text);
+      assert.equal(inflateV2Sync(compress(text), coding, BUDGET, BUDGET).toString(), text);
+      const bomb = compress(Buffer.alloc(BUDGET + 1, 0x20));
+      await assert.rejects(inflateV2(bomb, coding, BUDGET, 2 * BUDGET), over);
+      assert.throws(() => inflateV2Sync(bomb, coding, BUDGET, 2 * BUDGET), over);
+    }
+  });
+
+  test('EXPECTED FAILURE - inflateV2: a body that does not inflate, or inflates past the body limit, is INVALID_ARGUMENT', async () => {
+    const bad = { code: 'INVALID_ARGUMENT', message: 'Unable to deflate-decompress the request body: incorrect header check' };
+    await assert.rejects(inflateV2(Buffer.from('not deflate'), 'deflate', BUDGET, BUDGET), bad);
+    assert.throws(() => inflateV2Sync(Buffer.from('not deflate'), 'deflate', BUDGET, BUDGET), bad);
+    // The body limit below the budget: the limit is what stopped it, as before the budget.
+    const limited = { code: 'INVALID_ARGUMENT', message: 'Unable to gzip-decompress the request body: Cannot create a Buffer larger than 1000 bytes' };
+    await assert.rejects(inflateV2(gzipSync(Buffer.alloc(1001)), 'gzip', BUDGET, 1000), limited);
+    assert.throws(() => inflateV2Sync(gzipSync(Buffer.alloc(1001)), 'gzip', BUDGET, 1000), limited);
+  });
+
+  test('checkInferBudget counts the JSON before Inference-Header-Content-Length, not the binary tail', () => {
+    const json = Buffer.from(`{"inputs": [${'1,'.repeat(999)}1]}`);
+    const estimate = json.length + jsonValueBound(json) * BYTES_PER_JSON_VALUE;
+    const body = Buffer.concat([json, Buffer.alloc(100_000, 0x2c)]);
+    checkInferBudget(body, String(json.length), estimate);
+    assert.throws(() => checkInferBudget(body, String(json.length), estimate - 1), {
+      code: 'RESOURCE_EXHAUSTED',
+      message: new RegExp(`^Request would need about ${estimate} bytes to decode \\(${json.length} bytes of JSON, up to 1002 values\\)`),
+    });
+    // Without the header the whole body is the JSON, separators in the tail and all.
+    assert.throws(() => checkInferBudget(body, undefined, estimate), { code: 'RESOURCE_EXHAUSTED', message: /^Request would need about \d+ bytes to decode \(102013 bytes of JSON, up to 101002 values\)/ });
+  });
+
+  test('EXPECTED FAILURE - checkInferBudget: a bad header length is refused first, with the codec\'s text', () => {
+    assert.throws(() => checkInferBudget(Buffer.from('{}'), 'ten', 1), { code: 'INVALID_ARGUMENT', message: 'Unable to parse Inference-Header-Content-Length, got: ten' });
+    assert.throws(() => checkInferBudget(Buffer.from('{}'), '3', 1), { code: 'INVALID_ARGUMENT', message: 'inference header size should be in range (0, 2), got: 3' });
   });
 });
 

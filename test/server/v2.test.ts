@@ -1,7 +1,8 @@
 // The KServe v2 REST routes (src/server/routes/v2.ts) end to end through app.inject, beside TF
 // Serving's /v1 on the same app: health that means ready, metadata, infer as JSON and with the binary
 // tensor data extension (compressed bodies too), the protocol's error statuses, and no input copy
-// between the decoder and TensorFlow.
+// between the decoder and TensorFlow; the per-request memory budget, on the event loop and on decode
+// threads alike.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { binding } from '../../src/model/native.js';
 import { rawTensorBytes } from '../../src/proto/kserve-codec.js';
 import { buildApp } from '../../src/server/app.js';
+import { BYTES_PER_JSON_VALUE, jsonValueBound } from '../../src/server/request-budget.js';
 import { parseV2Path } from '../../src/server/routes/v2.js';
 import { Inference } from '../../src/serving/inference.js';
 import { ModelManager } from '../../src/serving/manager.js';
@@ -21,6 +23,7 @@ import { singleModelConfig } from '../../src/serving/model-config.js';
 import { OpenInference } from '../../src/serving/open-inference.js';
 import { ServerCore } from '../../src/serving/server-core.js';
 import { loadServable, modelPath, readGolden, REPO_ROOT, restApp } from '../helpers.js';
+import { answer, useAppPair } from './offload-harness.js';
 
 const HALF = path.join(REPO_ROOT, 'models', 'half_plus_two', '1');
 
@@ -230,6 +233,50 @@ suite('infer', () => {
       if (error.startsWith('^')) assert.match(reply.error, new RegExp(error));
       else assert.equal(reply.error, error);
     }
+  });
+});
+
+suite('the per-request memory budget', () => {
+  const BUDGET = 4 * 1024 * 1024;
+  const FLAG = '--rest_api_request_memory_budget_bytes';
+  const apps = useAppPair({ memoryBudget: BUDGET });
+  const numbers = (count: number) => Buffer.from(`{"inputs": [{"name": "x", "shape": [${count}], "datatype": "FP32", "data": [${'1,'.repeat(count - 1)}1]}]}`);
+
+  test('EXPECTED FAILURE - a small gzip or deflate body that inflates past the budget is 429, inflation stopped there, on both paths', async () => {
+    for (const [coding, compress] of [['gzip', gzipSync], ['deflate', deflateSync]] as const) {
+      const bomb = compress(numbers(BUDGET / 2));
+      assert.ok(bomb.length < 20_000, `the bomb is ${bomb.length} bytes`);
+      for (const app of [apps.loop, apps.offloaded]) {
+        const reply = await answer(app, { method: 'POST', url: '/v2/models/half/infer', payload: bomb, headers: { 'content-encoding': coding } });
+        assert.equal(reply.status, 429, coding);
+        assert.equal(JSON.parse(reply.body).error, `Request body inflates to more than the per-request memory budget of ${BUDGET} bytes (${FLAG})`);
+      }
+    }
+  });
+
+  test('EXPECTED FAILURE - a JSON body of many small numbers past the budget is 429 before it is parsed, on both paths', async () => {
+    const body = numbers(200_000);
+    const values = jsonValueBound(body);
+    for (const app of [apps.loop, apps.offloaded]) {
+      const reply = await answer(app, { method: 'POST', url: '/v2/models/half/infer', payload: body });
+      assert.equal(reply.status, 429);
+      assert.match(JSON.parse(reply.body).error, new RegExp(`^Request would need about ${body.length + values * BYTES_PER_JSON_VALUE} bytes to decode \\(${body.length} bytes of JSON, up to ${values} values\\), more than the per-request memory budget of ${BUDGET} bytes`));
+    }
+  });
+
+  test('a binary tail is not JSON: only the header is estimated', async () => {
+    // 1 MiB of ',' bytes would count as a million JSON values; as FP32 data they are 262,144 numbers.
+    const count = 262_144;
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [count], datatype: 'FP32', parameters: { binary_data_size: 4 * count } }] }));
+    const request = {
+      method: 'POST' as const,
+      url: '/v2/models/half/infer',
+      payload: Buffer.concat([header, Buffer.alloc(4 * count, 0x2c)]),
+      headers: { 'inference-header-content-length': String(header.length) },
+    };
+    const [loop, offloaded] = [await answer(apps.loop, request), await answer(apps.offloaded, request)];
+    assert.equal(loop.status, 200, loop.body);
+    assert.deepEqual(offloaded, loop);
   });
 });
 

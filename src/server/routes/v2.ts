@@ -9,20 +9,31 @@
  * src/serving/open-inference.ts. Errors go through the server's one error handler ({"error"} with the
  * status of their code); any other /v2 path is 404 "Not Found", a known path with another method 405
  * "Method Not Allowed", as Triton answers. Versions are decimal digits, as Triton's routes take them.
+ * Infer bodies are held to the per-request memory budget as /v1's are (request-budget.ts): inflated
+ * within it, their JSON estimated before it is parsed. Compressed bodies and bodies of offloadBytes or
+ * more are inflated, checked and decoded on a DecodePool thread, the same functions in the same order;
+ * answers of ENCODE_OFFLOAD_VALUES JSON values or more are written there too.
  */
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, inflate as inflateCallback } from 'node:zlib';
-
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { binaryOutputs, decodeInferRequest, encodeInferResponse, encodeModelMetadata, encodeServerMetadata, HEADER_LENGTH } from '../../json/v2-codec.js';
 import { TfServeError } from '../../model/errors.js';
+import type { InferRequest, InferResponse } from '../../proto/kserve-codec.js';
 import { type OpenInference, SIGNATURE_PARAMETER } from '../../serving/open-inference.js';
+import type { DecodePool } from '../decode-pool.js';
 import { errorBody } from '../http-status.js';
+import { checkInferBudget, inflateV2, type V2Coding } from '../request-budget.js';
 import type { RestContext } from './context.js';
+import { ENCODE_OFFLOAD_VALUES } from './offloaded.js';
 
-const gunzip = promisify(gunzipCallback);
-const inflate = promisify(inflateCallback);
+export interface V2BodyOptions {
+  /** Threads for compressed and large infer bodies; null: every body on the event loop. */
+  readonly pool: DecodePool | null;
+  /** Infer bodies of at least this many bytes go to the pool. */
+  readonly offloadBytes: number;
+  /** The per-request memory budget in bytes. */
+  readonly memoryBudget: number;
+}
 
 type V2Route =
   | { readonly kind: 'live' | 'ready' | 'server' }
@@ -61,21 +72,39 @@ function sendJson(reply: FastifyReply, status: number, body: Buffer | string): F
   return reply.code(status).type('application/json').send(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
 }
 
-/** The body with its Content-Encoding (gzip or deflate) undone, before the header length applies. */
-async function decodedBody(request: FastifyRequest, limit: number): Promise<Buffer> {
-  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
-  if (encoding === '' || encoding === 'identity') return body;
-  if (encoding !== 'gzip' && encoding !== 'deflate') throw new TfServeError('UNIMPLEMENTED', `unsupported Content-Encoding: ${encoding}`);
-  try {
-    return await (encoding === 'gzip' ? gunzip : inflate)(body, { maxOutputLength: limit });
-  } catch (error) {
-    throw new TfServeError('INVALID_ARGUMENT', `Unable to ${encoding}-decompress the request body: ${(error as Error).message}`);
-  }
+/** The values an answer writes as JSON text (its binary outputs are copied, not written). */
+function jsonValues(response: InferResponse, binary: (name: string) => boolean): number {
+  let count = 0;
+  for (const output of response.outputs) if (!binary(output.name)) count += output.tensor.data.length;
+  return count;
 }
 
-export function registerV2Routes(app: FastifyInstance, v2: OpenInference, context: RestContext): void {
+/** The body's Content-Encoding, null for none; undone before the header length applies. */
+function contentCoding(request: FastifyRequest): V2Coding | null {
+  const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return null;
+  if (encoding !== 'gzip' && encoding !== 'deflate') throw new TfServeError('UNIMPLEMENTED', `unsupported Content-Encoding: ${encoding}`);
+  return encoding;
+}
+
+export function registerV2Routes(app: FastifyInstance, v2: OpenInference, context: RestContext, bodies: V2BodyOptions): void {
   const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
+  const { pool, offloadBytes, memoryBudget } = bodies;
+
+  async function inferRequestOf(request: FastifyRequest, model: string): Promise<InferRequest> {
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const coding = contentCoding(request);
+    const value = request.headers[HEADER_LENGTH];
+    const header = Array.isArray(value) ? value.join(',') : value;
+    if (pool !== null && (coding !== null || raw.length >= offloadBytes)) {
+      // The body's memory moves to the decode thread; what reads its size later takes Content-Length.
+      request.body = undefined;
+      return pool.decodeInfer({ body: raw, coding, header, model, budget: memoryBudget, limit: bodyLimit });
+    }
+    const body = coding === null ? raw : await inflateV2(raw, coding, memoryBudget, bodyLimit);
+    checkInferBudget(body, header, memoryBudget);
+    return decodeInferRequest(body, header, model, context.json);
+  }
 
   async function serve(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const [path, query = ''] = request.url.split('?', 2) as [string, string?];
@@ -98,12 +127,13 @@ export function registerV2Routes(app: FastifyInstance, v2: OpenInference, contex
         return sendJson(reply, 200, encodeModelMetadata(v2.modelMetadata(route, signatureName)));
       }
       case 'infer': {
-        const body = await decodedBody(request, bodyLimit);
-        const header = request.headers[HEADER_LENGTH];
-        const inferRequest = decodeInferRequest(body, Array.isArray(header) ? header.join(',') : header, route.name, context.json);
+        const inferRequest = await inferRequestOf(request, route.name);
         const { observation } = request;
         const response = await v2.infer(route, inferRequest, observation === undefined ? context.call : { ...context.call, observation });
-        const encoded = encodeInferResponse(response, binaryOutputs(inferRequest));
+        const binary = binaryOutputs(inferRequest);
+        const encoded = pool !== null && jsonValues(response, binary) >= ENCODE_OFFLOAD_VALUES
+          ? await pool.encodeInfer(response, response.outputs.filter((output) => binary(output.name)).map((output) => output.name))
+          : encodeInferResponse(response, binary);
         if (encoded.headerLength === undefined) return sendJson(reply, 200, encoded.body);
         return reply.code(200).header('Inference-Header-Content-Length', encoded.headerLength).type('application/octet-stream').send(encoded.body);
       }
