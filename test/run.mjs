@@ -20,6 +20,7 @@ const TESTS = [
   'test/unit/build-files.test.js',
   'test/unit/package.test.js',
   'test/proto/text-format.test.js',
+  'test/proto/config-proto.test.js',
   'test/proto/tfrecord.test.js',
   'test/proto/prediction-log.test.js',
   'test/proto/tensor-proto.test.js',
