@@ -78,6 +78,7 @@ const TESTS = [
   'test/client/client.test.js',
   'test/client/grpc-client.test.js',
   'test/cli/flags.test.js',
+  'test/cli/session-flags.test.js',
   'test/cli/main.test.js',
   'test/cli/operations.test.js',
   'test/cli/warmup.test.js',
