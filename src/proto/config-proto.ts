@@ -130,9 +130,10 @@ function isDefault(value: unknown): boolean {
   return Object.is(value, 0) || value === false || value === '' || value === 0n;
 }
 
-function compareKeys(a: protobuf.MapField['keyType'], x: unknown, y: unknown): number {
-  if (a === 'string') return Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
-  if (a === 'bool') return Number(x) - Number(y);
+// C++'s MapSorter order: strings bytewise, integers by value.
+function compareKeys(keyType: string, x: unknown, y: unknown): number {
+  if (keyType === 'string') return Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
+  if (keyType === 'bool') return Number(x) - Number(y);
   const [bx, by] = [BigInt(x as number | bigint), BigInt(y as number | bigint)];
   return bx < by ? -1 : bx > by ? 1 : 0;
 }
