@@ -46,6 +46,7 @@ export {
   SavedModel,
 } from './model/saved-model.js';
 export type { GpuConfig, SessionConfig } from './model/session-config.js';
+export { parseConfigProto, type ConfigProtoMessage } from './proto/config-proto.js';
 export type { SignatureInfo, TensorInfo } from './model/signature.js';
 export { allocTensor, type Tensor, type TensorInput } from './model/tensor.js';
 

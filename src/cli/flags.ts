@@ -91,9 +91,7 @@ export const FLAGS = {
   tensorflow_session_config_file: {
     type: 'string',
     default: '',
-    help: 'ConfigProto text file for the sessions',
-    notYet: 'ConfigProto files are not read yet; use the parallelism and GPU flags',
-    quiet: true,
+    help: 'tensorflow.ConfigProto text file: the session config of every model; --per_process_gpu_memory_fraction and the parallelism flags then set their fields, defaults (0) included, as TF Serving does',
   },
   per_process_gpu_memory_fraction: { type: 'float', default: 0, help: 'fraction of each GPU\'s memory to take, 0 to 1 (0 = TensorFlow default)' },
   saved_model_tags: { type: 'string', default: 'serve', help: 'comma-separated MetaGraph tags to load' },

@@ -43,6 +43,7 @@ import {
 } from '../serving/model-config.js';
 import { FLAGS, FlagError, type FlagName, type Flags, parseFlags, usage } from './flags.js';
 import { Operations } from './operations.js';
+import { sessionConfigFromFlags } from './session-flags.js';
 import { runWarmupCommand } from './warmup.js';
 
 /** The package's root: two levels up from dist/cli/main.js, three from the test build's dist-test/src/cli. */
@@ -109,21 +110,6 @@ function createLogger(flags: Flags, destination: NodeJS.WritableStream): Logger 
   const stream =
     flags.log_format === 'pretty' ? pretty({ destination, sync: true, colorize: false, ignore: 'pid,hostname,access,model_path' }) : destination;
   return pino({ level: flags.log_level, base: { name: 'tfserve' } }, stream);
-}
-
-function sessionConfig(flags: Flags): SessionConfig {
-  const { tensorflow_session_parallelism: both, tensorflow_intra_op_parallelism: intra, tensorflow_inter_op_parallelism: inter } = flags;
-  if (both > 0 && intra > 0 && inter > 0) {
-    throw new StartupError(
-      'INVALID_ARGUMENT: Either configure server_options.tensorflow_session_parallelism or (server_options.tensorflow_intra_op_parallelism, server_options.tensorflow_inter_op_parallelism). Not both.',
-    );
-  }
-  const config: SessionConfig = {
-    intraOpThreads: intra > 0 ? intra : both > 0 ? both : undefined,
-    interOpThreads: inter > 0 ? inter : both > 0 ? both : undefined,
-  };
-  if (flags.per_process_gpu_memory_fraction > 0) config.gpu = { memoryFraction: flags.per_process_gpu_memory_fraction };
-  return config;
 }
 
 /** The models to serve, from --model_config_file, --model_base_path or the bundled default. */
@@ -298,7 +284,7 @@ async function serve(
   let session: SessionConfig;
   try {
     configs = initialConfigs(flags, given, log);
-    session = sessionConfig(flags);
+    session = sessionConfigFromFlags(flags, (message) => log.warn(message));
   } catch (err) {
     return fail(err);
   }

@@ -2,6 +2,7 @@
  * Session options as the serialized ConfigProto that TF_SetConfig takes, and per-run RunOptions.
  */
 import { invalidArgument } from './errors.js';
+import { configProtoFields, type ConfigProtoMessage } from '../proto/config-proto.js';
 import { ConfigProto, RunOptions } from '../proto/messages.js';
 
 /**
@@ -41,7 +42,19 @@ export interface SessionConfig {
    * this model on the CPU on a GPU machine, while other models in the process use the GPU.
    */
   deviceCount?: Readonly<Record<string, number>>;
-  /** Where each run's ops execute; default 'caller' (see InterOpExecution). Not part of the ConfigProto. */
+  /**
+   * A whole tensorflow.ConfigProto, as `parseConfigProto(text)` returns it (proto field names): the
+   * session config TensorFlow gets, as a --tensorflow_session_config_file is for TF Serving. Each field
+   * above that is given replaces the one ConfigProto field it stands for (gpu's, the GPUOptions field);
+   * tfserve's own default of allowSoftPlacement: true does not apply, the ConfigProto's value does.
+   */
+  configProto?: ConfigProtoMessage;
+  /**
+   * Where each run's ops execute; default 'caller' (see InterOpExecution), with a configProto too. Not
+   * part of the ConfigProto: 'caller' runs bypass the inter-op pools a configProto configures
+   * (inter_op_parallelism_threads, use_per_session_threads, session_inter_op_thread_pool), which
+   * 'pool' runs use (RunOptions.inter_op_thread_pool 0: the first session_inter_op_thread_pool).
+   */
   interOpExecution?: InterOpExecution;
 }
 
@@ -83,21 +96,23 @@ export function encodeSessionConfig(config: SessionConfig = {}): Uint8Array {
       }
     }
   }
-  const message = ConfigProto.create({
-    deviceCount: deviceCount === undefined ? undefined : { ...deviceCount },
-    intraOpParallelismThreads: threadCount(config.intraOpThreads, 'intraOpThreads'),
-    interOpParallelismThreads: threadCount(config.interOpThreads, 'interOpThreads'),
-    allowSoftPlacement: config.allowSoftPlacement ?? true,
-    gpuOptions:
-      gpu.allowGrowth === undefined && gpu.memoryFraction === undefined && gpu.visibleDevices === undefined
-        ? undefined
-        : {
-            allowGrowth: gpu.allowGrowth,
-            perProcessGpuMemoryFraction: gpu.memoryFraction,
-            visibleDeviceList: gpu.visibleDevices,
-          },
-  });
-  return ConfigProto.encode(message).finish();
+  const fields = config.configProto === undefined ? {} : configProtoFields(config.configProto, 'config.configProto');
+  if (deviceCount !== undefined) fields['device_count'] = { ...deviceCount };
+  const intra = threadCount(config.intraOpThreads, 'intraOpThreads');
+  if (intra !== undefined) fields['intra_op_parallelism_threads'] = intra;
+  const inter = threadCount(config.interOpThreads, 'interOpThreads');
+  if (inter !== undefined) fields['inter_op_parallelism_threads'] = inter;
+  if (config.allowSoftPlacement !== undefined || config.configProto === undefined) {
+    fields['allow_soft_placement'] = config.allowSoftPlacement ?? true;
+  }
+  if (gpu.allowGrowth !== undefined || gpu.memoryFraction !== undefined || gpu.visibleDevices !== undefined) {
+    const gpuOptions = (fields['gpu_options'] ?? {}) as Record<string, unknown>;
+    if (gpu.allowGrowth !== undefined) gpuOptions['allow_growth'] = gpu.allowGrowth;
+    if (gpu.memoryFraction !== undefined) gpuOptions['per_process_gpu_memory_fraction'] = gpu.memoryFraction;
+    if (gpu.visibleDevices !== undefined) gpuOptions['visible_device_list'] = gpu.visibleDevices;
+    fields['gpu_options'] = gpuOptions;
+  }
+  return ConfigProto.encode(fields).finish();
 }
 
 /** The validated run policy of a config (which encodeSessionConfig has accepted). */

@@ -53,6 +53,11 @@ export interface FieldSchema {
   readonly optional?: boolean;
   /** Protobuf warns when a deprecated field is used; see `ParseOptions.onWarning`. */
   readonly deprecated?: boolean;
+  /**
+   * A real field of the message whose type the schema does not declare: using it fails with this
+   * reason at its position, rather than as an unknown field, which protobuf would not call it.
+   */
+  readonly unsupported?: string;
 }
 
 export type MapKey = string | number | bigint | boolean;
@@ -611,6 +616,7 @@ class Parser {
     const name = this.#consumeIdentifier();
     const field = Object.hasOwn(schema.fields, name) ? schema.fields[name] : undefined;
     if (field === undefined) this.#fail(`Message type "${schema.name}" has no field named "${name}".`);
+    if (field.unsupported !== undefined) this.#fail(field.unsupported);
     if (field.deprecated && this.#onWarning) {
       const current = this.#tok.current;
       this.#onWarning(`text format contains deprecated field "${name}"`, current.line + 1, current.column + 1);

@@ -17,7 +17,7 @@ import { loadSync } from '@grpc/proto-loader';
 
 import { BUNDLED_MODEL, run } from '../../src/cli/main.js';
 import { protoDir } from '../../src/proto/serving-protos.js';
-import { MODELS_DIR, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
+import { MODELS_DIR, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
 
 const STOP_SIGNAL = 'SIGUSR2';
 const DEADLINE_MS = 60_000;
@@ -754,5 +754,67 @@ suite('tfserve --enable_batching', () => {
     const noThreads = await runToExit(['--model_name=probe', `--model_base_path=${PROBE}`, '--enable_batching', `--batching_parameters_file=${threads}`, '--rest_api_port=0']);
     assert.equal(noThreads.code, 255);
     assert.match(noThreads.stdout, /"msg":"Failed to start server\. Error: INVALID_ARGUMENT: num_batch_threads must be positive; was 0"/);
+  });
+});
+
+suite('tfserve --tensorflow_session_config_file', () => {
+  const failure = (stdout: string): string => {
+    const line = stdout.split('\n').find((l) => l.includes('Failed to start server'));
+    assert.ok(line, stdout);
+    return (JSON.parse(line) as LogLine).msg;
+  };
+
+  test('the file is every model\'s session config: the model loads and predicts; the flags replace its thread counts, with a warning', async (t) => {
+    const file = path.join(tempDir(t), 'session.pbtxt');
+    writeAtomic(
+      file,
+      'allow_soft_placement: true\nintra_op_parallelism_threads: 2\nsession_inter_op_thread_pool { num_threads: 2 }\ngraph_options { optimizer_options { opt_level: L0 } }\n',
+    );
+    const server = await start(t, [`--tensorflow_session_config_file=${file}`, '--tensorflow_intra_op_parallelism=1']);
+    assert.deepEqual(await predictions(server, BUNDLED_MODEL.name, [1, 2, 5]), [2.5, 3, 4.5]);
+    const messages = server.messages();
+    assert.ok(
+      messages.includes('--tensorflow_session_config_file: intra_op_parallelism_threads: 2 is replaced by --tensorflow_intra_op_parallelism=1, as tensorflow_model_server does; set the flag instead'),
+      messages.join('\n'),
+    );
+    assert.deepEqual(messages.filter((m) => m.includes('not read yet')), []);
+  });
+
+  test("EXPECTED FAILURE - the config reaches TensorFlow: device_count { CPU: 0 } fails the load with TensorFlow's own error", async () => {
+    const file = path.join(REPO_ROOT, 'test', 'fixtures', 'config-proto', 'no-cpu.pbtxt');
+    const result = await runToExit([`--tensorflow_session_config_file=${file}`, '--max_num_load_retries=0', '--rest_api_port=0']);
+    assert.equal(result.code, 255);
+    assert.equal(
+      failure(result.stdout),
+      `Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: {{{name: ${BUNDLED_MODEL.name} version: 1} due to error: NOT_FOUND: No CPU devices are available in this process}, }`,
+    );
+  });
+
+  test("EXPECTED FAILURE - a missing file, one that does not parse, all three parallelism flags: TF Serving's startup errors", async (t) => {
+    const missing = path.join(tempDir(t), 'missing.pbtxt');
+    const gone = await runToExit([`--tensorflow_session_config_file=${missing}`, '--rest_api_port=0']);
+    assert.equal(gone.code, 255);
+    assert.equal(failure(gone.stdout), `Failed to start server. Error: NOT_FOUND: ${missing}; No such file or directory`);
+
+    const bad = path.join(tempDir(t), 'bad.pbtxt');
+    writeAtomic(bad, 'gpu_options {\n  allow_grow: true\n}\n');
+    const parsed = await runToExit([`--tensorflow_session_config_file=${bad}`, '--rest_api_port=0']);
+    assert.equal(parsed.code, 255);
+    assert.equal(
+      failure(parsed.stdout),
+      `Failed to start server. Error: INVALID_ARGUMENT: Invalid protobuf file: '${bad}': Error parsing text-format tensorflow.ConfigProto: 2:13: Message type "tensorflow.GPUOptions" has no field named "allow_grow".`,
+    );
+
+    const good = path.join(tempDir(t), 'good.pbtxt');
+    writeAtomic(good, 'allow_soft_placement: true\n');
+    const all = await runToExit([
+      `--tensorflow_session_config_file=${good}`,
+      '--tensorflow_session_parallelism=2',
+      '--tensorflow_intra_op_parallelism=2',
+      '--tensorflow_inter_op_parallelism=2',
+      '--rest_api_port=0',
+    ]);
+    assert.equal(all.code, 255);
+    assert.match(failure(all.stdout), /^Failed to start server\. Error: INVALID_ARGUMENT: Either configure .* separately\. You cannot configure all\.$/);
   });
 });

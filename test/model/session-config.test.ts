@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { suite, test } from 'node:test';
 
+import { parseConfigProto } from '../../src/proto/config-proto.js';
 import { ConfigProto, RunOptions } from '../../src/proto/messages.js';
 import { encodeRunOptions, encodeSessionConfig, interOpExecution } from '../../src/model/session-config.js';
+import { REPO_ROOT } from '../helpers.js';
+
+// ConfigProto text files and what TensorFlow serializes for them (scripts/make-config-proto-goldens.py).
+const GOLDENS = path.join(REPO_ROOT, 'test', 'fixtures', 'config-proto');
 
 suite('session-config', () => {
   test('encodes thread counts, soft placement and GPU options by field number', () => {
@@ -15,10 +22,10 @@ suite('session-config', () => {
     assert.deepEqual([...bytes.subarray(0, 4)], [0x10, 2, 0x28, 3]);
     const decoded = ConfigProto.toObject(ConfigProto.decode(bytes)) as Record<string, unknown>;
     assert.deepEqual(decoded, {
-      intraOpParallelismThreads: 2,
-      interOpParallelismThreads: 3,
-      allowSoftPlacement: true,
-      gpuOptions: { allowGrowth: true, perProcessGpuMemoryFraction: 0.5, visibleDeviceList: '0,1' },
+      intra_op_parallelism_threads: 2,
+      inter_op_parallelism_threads: 3,
+      allow_soft_placement: true,
+      gpu_options: { allow_growth: true, per_process_gpu_memory_fraction: 0.5, visible_device_list: '0,1' },
     });
   });
 
@@ -54,7 +61,7 @@ suite('session-config', () => {
 
   test('deviceCount is ConfigProto.device_count: { GPU: 0 } keeps one session on the CPU', () => {
     const decoded = ConfigProto.toObject(ConfigProto.decode(encodeSessionConfig({ deviceCount: { GPU: 0, CPU: 1 } }))) as Record<string, unknown>;
-    assert.deepEqual(decoded, { deviceCount: { GPU: 0, CPU: 1 }, allowSoftPlacement: true });
+    assert.deepEqual(decoded, { device_count: { GPU: 0, CPU: 1 }, allow_soft_placement: true });
     // field 1, a map entry of key "GPU" (field 1) and value 0 (field 2)
     assert.deepEqual([...encodeSessionConfig({ deviceCount: { GPU: 0 } }).subarray(0, 9)], [0x0a, 7, 0x0a, 3, 0x47, 0x50, 0x55, 0x10, 0]);
   });
@@ -75,5 +82,52 @@ suite('session-config', () => {
 
   test('BAD CALL - an unknown interOpExecution names the field', () => {
     assert.throws(() => encodeSessionConfig({ interOpExecution: 'inline' as never }), { code: 'INVALID_ARGUMENT', message: /config\.interOpExecution/ });
+  });
+
+  test("a configProto encodes to TensorFlow's own bytes: byte for byte, or decoded alike where a map's order is upb's", () => {
+    // upb (TF's Python protobuf) writes int-keyed map entries in reverse text order even when
+    // deterministic; we write every map in key order, as C++'s deterministic serialization does.
+    const decodedOnly = new Set(['experimental.pbtxt']);
+    const names = fs.readdirSync(GOLDENS).filter((name) => name.endsWith('.pbtxt'));
+    assert.equal(names.length, 6);
+    for (const name of names) {
+      const configProto = parseConfigProto(fs.readFileSync(path.join(GOLDENS, name)));
+      const ours = Buffer.from(encodeSessionConfig({ configProto }));
+      const golden = fs.readFileSync(path.join(GOLDENS, name.replace(/\.pbtxt$/, '.bin')));
+      if (!decodedOnly.has(name)) {
+        assert.deepEqual(ours, golden, name);
+        continue;
+      }
+      const decode = (bytes: Uint8Array): unknown => ConfigProto.toObject(ConfigProto.decode(bytes), { longs: String });
+      assert.notDeepEqual(ours, golden, `${name}: its int-keyed map is no longer in an order of its own`);
+      assert.equal(ours.length, golden.length, name);
+      assert.deepEqual(decode(ours), decode(golden), name);
+    }
+  });
+
+  test('the typed fields given replace their ConfigProto fields; the rest of the configProto stays, soft placement included', () => {
+    const configProto = parseConfigProto(fs.readFileSync(path.join(GOLDENS, 'threads.pbtxt')));
+    const decoded = ConfigProto.toObject(
+      ConfigProto.decode(encodeSessionConfig({ configProto, intraOpThreads: 8, deviceCount: { GPU: 1 }, gpu: { allowGrowth: true } })),
+      { longs: String },
+    ) as Record<string, unknown>;
+    assert.equal(decoded['intra_op_parallelism_threads'], 8);
+    assert.equal(decoded['inter_op_parallelism_threads'], 3);
+    assert.deepEqual(decoded['device_count'], { GPU: 1 });
+    assert.deepEqual(decoded['gpu_options'], { allow_growth: true });
+    assert.equal(decoded['operation_timeout_in_ms'], '9000000000');
+    assert.equal(Object.hasOwn(decoded, 'allow_soft_placement'), false, "the file's (proto default false), not tfserve's true");
+    const gpu = parseConfigProto(fs.readFileSync(path.join(GOLDENS, 'gpu.pbtxt')));
+    const merged = ConfigProto.toObject(ConfigProto.decode(encodeSessionConfig({ configProto: gpu, gpu: { memoryFraction: 0.5 }, allowSoftPlacement: true })));
+    assert.equal((merged['gpu_options'] as Record<string, unknown>)['per_process_gpu_memory_fraction'], 0.5);
+    assert.equal((merged['gpu_options'] as Record<string, unknown>)['visible_device_list'], '0');
+    assert.equal(merged['allow_soft_placement'], true);
+  });
+
+  test('BAD CALL - a configProto that is not a ConfigProto names the field', () => {
+    assert.throws(() => encodeSessionConfig({ configProto: { gpu_options: 1 } }), {
+      code: 'INVALID_ARGUMENT',
+      message: 'Expected a tensorflow.GPUOptions message for config.configProto.gpu_options but received 1 of type number',
+    });
   });
 });

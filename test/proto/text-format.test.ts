@@ -343,6 +343,12 @@ suite('text-proto', () => {
     assert.deepEqual(warnings, ['1:40: text format contains deprecated field "model_type"']);
   });
 
+  test('EXPECTED FAILURE - a field the schema marks unsupported fails with its reason where it is used', () => {
+    const schema: MessageSchema = { name: 'test.M', fields: { a: { type: 'int32' }, b: { type: 'bytes', unsupported: 'Field "b" is not supported.' } } };
+    assert.deepEqual(parseTextProto('a: 1', schema), { a: 1 });
+    assert.throws(() => parseTextProto('a: 1\nb { }', schema), { message: 'Error parsing text-format test.M: 2:3: Field "b" is not supported.' });
+  });
+
   test('EXPECTED FAILURE - nesting past the recursion limit is an error, not a stack overflow', () => {
     const deep = `custom_model_config { [a/x.Y] { ${'a { '.repeat(200)}${'} '.repeat(200)}} }`;
     assert.match(outcome(M, deep), /Message is too deep, the parser exceeded the configured recursion limit of 100\./);
