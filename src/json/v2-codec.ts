@@ -13,7 +13,7 @@
  * `parameters.binary_data_size` and follow the JSON as raw bytes, in output order.
  * Everything thrown is TfServeError (INVALID_ARGUMENT unless noted), Triton's texts where it has them.
  */
-import { type DType, DTYPES } from '../model/dtypes.js';
+import { BIGINT_RANGES, type DType, DTYPES, INTEGER_RANGES } from '../model/dtypes.js';
 import { TfServeError } from '../model/errors.js';
 import { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from '../model/float16.js';
 import type { Tensor } from '../model/tensor.js';
@@ -140,25 +140,11 @@ function leavesOf(data: JsonArray | JsonNumbers): Leaves {
   return { nodes };
 }
 
-const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
-  int8: [-128, 127],
-  int16: [-32768, 32767],
-  int32: [-2147483648, 2147483647],
-  uint8: [0, 255],
-  uint16: [0, 65535],
-  uint32: [0, 4294967295],
-};
-
-const BIG_RANGES: Partial<Record<DType, readonly [bigint, bigint]>> = {
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-};
-
 /** What a JSON element of each dtype must be, for the error text. */
 function expectation(dtype: DType, datatype: string): string {
   if (dtype === 'bool') return 'true or false';
   if (dtype === 'string') return 'a string';
-  const range = INTEGER_RANGES[dtype] ?? BIG_RANGES[dtype];
+  const range = INTEGER_RANGES[dtype] ?? BIGINT_RANGES[dtype];
   return range ? `an integer between ${range[0]} and ${range[1]}` : `a number (${datatype})`;
 }
 
@@ -193,7 +179,7 @@ function tensorFromJson(data: JsonValue, dtype: DType, datatype: string, shape: 
     (values as Float32Array | Float64Array).set(leaves.dense.values);
   } else {
     const range = INTEGER_RANGES[dtype];
-    const big = BIG_RANGES[dtype];
+    const big = BIGINT_RANGES[dtype];
     const encode = dtype === 'float16' ? float16Bits : dtype === 'bfloat16' ? bfloat16Bits : null;
     for (let i = 0; i < count; i++) {
       const node = nodeAt(i);

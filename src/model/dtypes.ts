@@ -100,3 +100,18 @@ export function isNumeric(dtype: DType): dtype is NumericDType {
 export function arrayClass(dtype: NumericDType): TypedArrayConstructor {
   return DTYPES[dtype].array as TypedArrayConstructor;
 }
+
+/** The values each integer dtype holds (64-bit ones as bigint), for range checks on input. */
+export const INTEGER_RANGES: Readonly<Partial<Record<DType, readonly [number, number]>>> = {
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
+  uint8: [0, 255],
+  uint16: [0, 65535],
+  uint32: [0, 4294967295],
+};
+
+export const BIGINT_RANGES: Readonly<Partial<Record<DType, readonly [bigint, bigint]>>> = {
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+};

@@ -5,10 +5,12 @@
  */
 import {
   arrayClass,
+  BIGINT_RANGES,
   type DataTypeMap,
   type DType,
   DTYPES,
   dtypeFromTf,
+  INTEGER_RANGES,
   isDType,
   isNumeric,
   type NumericDType,
@@ -95,20 +97,6 @@ function flatten(data: readonly unknown[], maxDepth: number, what: string): unkn
   }
   return flat;
 }
-
-const INTEGER_RANGES: Partial<Record<DType, [number, number]>> = {
-  int8: [-128, 127],
-  int16: [-32768, 32767],
-  int32: [-2147483648, 2147483647],
-  uint8: [0, 255],
-  uint16: [0, 65535],
-  uint32: [0, 4294967295],
-};
-
-const BIGINT_RANGES: Partial<Record<DType, [bigint, bigint]>> = {
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-};
 
 function toBigInt(value: unknown): bigint | null {
   if (typeof value === 'bigint') return value;
