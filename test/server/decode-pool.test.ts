@@ -7,9 +7,11 @@ import { suite, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { deflateSync, gzipSync } from 'node:zlib';
 
+import type { InjectOptions } from 'fastify';
+
 import { binding } from '../../src/model/native.js';
 import { DecodePool, SLICE_BYTES } from '../../src/server/decode-pool.js';
-import { answer, useAppPair } from './offload-harness.js';
+import { answer, type Answer, type AppPair, useAppPair } from './offload-harness.js';
 
 const CASES: [string, string, string | Buffer][] = [
   // Good requests, every format and route.
@@ -68,27 +70,39 @@ suite('decode threads', () => {
     // Its error is its last element, so no TensorFlow run follows the decode: on the event loop this
     // body would be parsed, decoded and answered before any other request was read.
     const big = `{"instances": [${'0.25,'.repeat(3_000_000)}"x"]}`;
-    const order: string[] = [];
-    const { jobs } = await jobsDuring(async (posted) => {
-      let done = false;
-      const large = answer(apps.offloaded, { method: 'POST', url: '/v1/models/half:predict', payload: big }).then((r) => {
-        done = true;
-        order.push('large');
-        return r;
-      });
-      while (!done && !order.includes('posted')) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (posted.length > 0) order.push('posted');
-      }
-      const small = await answer(apps.loop, { method: 'GET', url: '/v1/models/half' });
-      order.push('small');
-      assert.equal(small.status, 200);
-      assert.equal((await large).status, 400);
-    });
+    const { order, jobs, small, large } = await smallDuringLarge(apps, { method: 'POST', url: '/v1/models/half:predict', payload: big }, { method: 'GET', url: '/v1/models/half' });
+    assert.equal(small.status, 200);
+    assert.equal(large.status, 400);
     assert.equal(jobs[0], 'predict');
     assert.deepEqual(order, ['posted', 'small', 'large']);
   });
 });
+
+/**
+ * Sends `large` to the offloading app and, once its first job has reached a decode thread, `small` to
+ * the other (3 M numbers on a thread take far longer than a metadata GET here). `order` says what
+ * happened when: 'posted' (the job reached its thread), 'small' and 'large' (answered).
+ */
+async function smallDuringLarge(apps: AppPair, large: InjectOptions, small: InjectOptions): Promise<{ order: string[]; jobs: string[]; small: Answer; large: Answer }> {
+  const order: string[] = [];
+  let answers!: { small: Answer; large: Answer };
+  const { jobs } = await jobsDuring(async (posted) => {
+    let done = false;
+    const pending = answer(apps.offloaded, large).then((r) => {
+      done = true;
+      order.push('large');
+      return r;
+    });
+    while (!done && !order.includes('posted')) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (posted.length > 0) order.push('posted');
+    }
+    const first = await answer(apps.loop, small);
+    order.push('small');
+    answers = { small: first, large: await pending };
+  });
+  return { order, jobs, ...answers };
+}
 
 const V2_X = { name: 'x', shape: [3], datatype: 'FP32', data: [1, 2, 5] };
 
@@ -199,24 +213,9 @@ suite('decode threads for KServe v2 infer bodies', () => {
     // Its error is its last element, so nothing follows the decode: on the event loop this body would
     // be answered before any other request was read.
     const big = `{"inputs": [{"name": "x", "shape": [3000001], "datatype": "FP32", "data": [${'0.25,'.repeat(3_000_000)}"x"]}]}`;
-    const order: string[] = [];
-    const { jobs } = await jobsDuring(async (posted) => {
-      let done = false;
-      const large = answer(apps.offloaded, v2(big)).then((r) => {
-        done = true;
-        order.push('large');
-        return r;
-      });
-      // Once the body is with its thread (3 M numbers there take far longer than a metadata GET here).
-      while (!done && !order.includes('posted')) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (posted.length > 0) order.push('posted');
-      }
-      const small = await answer(apps.loop, { method: 'GET', url: '/v2/models/half' });
-      order.push('small');
-      assert.equal(small.status, 200);
-      assert.equal((await large).status, 400);
-    });
+    const { order, jobs, small, large } = await smallDuringLarge(apps, v2(big), { method: 'GET', url: '/v2/models/half' });
+    assert.equal(small.status, 200);
+    assert.equal(large.status, 400);
     assert.deepEqual(jobs, ['infer']);
     assert.deepEqual(order, ['posted', 'small', 'large']);
   });
