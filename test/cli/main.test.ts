@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { suite, test, type TestContext } from 'node:test';
 
 import * as grpc from '@grpc/grpc-js';
@@ -18,95 +17,11 @@ import { loadSync } from '@grpc/proto-loader';
 import { BUNDLED_MODEL, run } from '../../src/cli/main.js';
 import { protoDir } from '../../src/proto/serving-protos.js';
 import { MODELS_DIR, REPO_ROOT, SHARED_FIXTURES, sharedFixturesSkip } from '../helpers.js';
+import { capture, freePort, type LogLine, type Server, start, STOP_SIGNAL, waitFor } from './cli-harness.js';
 
-const STOP_SIGNAL = 'SIGUSR2';
-const DEADLINE_MS = 60_000;
 const HALF_PLUS_TWO = path.join(SHARED_FIXTURES, 'saved_model_half_plus_two_cpu');
 const HALF_PLUS_THREE = path.join(SHARED_FIXTURES, 'saved_model_half_plus_three');
 const SHARED = { skip: sharedFixturesSkip };
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** Collects what a stream receives. */
-function capture(): { stream: PassThrough; text(): string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
-
-class Server {
-  port = 0;
-  #stopped = false;
-  #exited = false;
-  constructor(
-    readonly exit: Promise<number>,
-    readonly output: () => string,
-  ) {
-    void exit.finally(() => (this.#exited = true)).catch(() => undefined);
-  }
-
-  /** The JSON log lines so far. */
-  logs(): LogLine[] {
-    return this.output()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LogLine);
-  }
-
-  messages(): string[] {
-    return this.logs().map((line) => line.msg);
-  }
-
-  url(pathname: string): string {
-    return `http://127.0.0.1:${this.port}${pathname}`;
-  }
-
-  /** Sends the stop signal and resolves with run()'s exit code. */
-  stop(): Promise<number> {
-    // Without run()'s listener the signal would kill the test process.
-    if (!this.#stopped && !this.#exited && process.listenerCount(STOP_SIGNAL) > 0) {
-      this.#stopped = true;
-      process.kill(process.pid, STOP_SIGNAL);
-    }
-    return this.exit;
-  }
-}
-
-/** A TCP port that was free a moment ago (gRPC's --port=0 means "no TCP listener", not "any port"). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '0.0.0.0', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Runs tfserve until it listens (or rejects with its logs when it exits first); stops it after the test. */
-async function start(t: TestContext, args: readonly string[]): Promise<Server> {
-  const logs = capture();
-  let onListening!: (port: number) => void;
-  const listening = new Promise<number>((resolve) => (onListening = resolve));
-  const exit = run(['--rest_api_port=0', `--port=${await freePort()}`, ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
-  const server = new Server(exit, logs.text);
-  t.after(async () => {
-    await server.stop();
-  });
-  server.port = await Promise.race([
-    listening,
-    exit.then((code) => {
-      throw new Error(`tfserve exited with ${code} before listening:\n${logs.text()}`);
-    }),
-  ]);
-  return server;
-}
 
 /** Runs tfserve to its end (a command that must not start a server). */
 async function runToExit(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -114,18 +29,6 @@ async function runToExit(args: readonly string[]): Promise<{ code: number; stdou
   const stderr = capture();
   const code = await run(args, { destination: stdout.stream, errorDestination: stderr.stream, signals: [STOP_SIGNAL] });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, server?: Server): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${server ? `\nlogs:\n${server.messages().join('\n')}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function predict(server: Server, model: string, body: unknown, suffix = ''): Promise<{ status: number; text: string }> {

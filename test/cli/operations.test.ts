@@ -6,10 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { suite, test, type TestContext } from 'node:test';
 
 import { run } from '../../src/cli/main.js';
@@ -21,93 +19,11 @@ import { GRPC_INFERENCE_SERVICE, ModelInferRequest } from '../../src/proto/servi
 import { PredictionLog } from '../../src/proto/serving-protos.js';
 import { parseTfRecords } from '../../src/proto/tfrecord.js';
 import { modelPath, REPO_ROOT } from '../helpers.js';
+import { capture, freePort, type LogLine, type Server, start, STOP_SIGNAL, waitFor } from './cli-harness.js';
 
-const STOP_SIGNAL = 'SIGUSR2';
-const DEADLINE_MS = 60_000;
 const HALF_PLUS_TWO = path.join(REPO_ROOT, 'models', 'half_plus_two', '1');
 const WARMUP_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'warmup', 'tf_written_warmup_requests');
 const LOAD_LINE = /^SavedModel load for tags \{ serve \}; Status: success: OK\. Took \d+ microseconds\.$/;
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function capture(): { stream: PassThrough; text(): string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
-
-/** A TCP port that was free a moment ago (gRPC's --port=0 means "no TCP listener", not "any port"). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '0.0.0.0', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-class Server {
-  port = 0;
-  grpcPort = 0;
-  #stopped = false;
-  #exited = false;
-  constructor(
-    readonly exit: Promise<number>,
-    readonly output: () => string,
-  ) {
-    void exit.finally(() => (this.#exited = true)).catch(() => undefined);
-  }
-
-  logs(): LogLine[] {
-    return this.output()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LogLine);
-  }
-
-  messages(): string[] {
-    return this.logs().map((line) => line.msg);
-  }
-
-  url(pathname: string): string {
-    return `http://127.0.0.1:${this.port}${pathname}`;
-  }
-
-  stop(): Promise<number> {
-    if (!this.#stopped && !this.#exited && process.listenerCount(STOP_SIGNAL) > 0) {
-      this.#stopped = true;
-      process.kill(process.pid, STOP_SIGNAL);
-    }
-    return this.exit;
-  }
-}
-
-async function start(t: TestContext, args: readonly string[]): Promise<Server> {
-  const logs = capture();
-  let onListening!: (port: number) => void;
-  const listening = new Promise<number>((resolve) => (onListening = resolve));
-  const grpcPort = await freePort();
-  const exit = run(['--rest_api_port=0', `--port=${grpcPort}`, ...args], { destination: logs.stream, signals: [STOP_SIGNAL], onListening });
-  const server = new Server(exit, logs.text);
-  server.grpcPort = grpcPort;
-  t.after(async () => {
-    await server.stop();
-  });
-  server.port = await Promise.race([
-    listening,
-    exit.then((code) => {
-      throw new Error(`tfserve exited with ${code} before listening:\n${logs.text()}`);
-    }),
-  ]);
-  return server;
-}
 
 /** Runs tfserve to its end (a server that must fail to start). */
 async function runToExit(args: readonly string[]): Promise<{ code: number; messages: string[] }> {
@@ -123,16 +39,6 @@ async function runToExit(args: readonly string[]): Promise<{ code: number; messa
     .filter((line) => line.startsWith('{'))
     .map((line) => (JSON.parse(line) as LogLine).msg);
   return { code, messages };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function tempDir(t: TestContext): string {

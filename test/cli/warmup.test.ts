@@ -5,21 +5,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { suite, test, type TestContext } from 'node:test';
 
 import { run } from '../../src/cli/main.js';
 import { parseTfRecords } from '../../src/proto/tfrecord.js';
 import { modelPath, REPO_ROOT } from '../helpers.js';
+import { capture } from './cli-harness.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'warmup');
-
-function capture(): { stream: PassThrough; text(): string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
 
 async function warmup(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = capture();
