@@ -43,7 +43,8 @@ if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
   process.exit(1);
 }
 const tf = require(root);
-const { gpuNotice, nvidiaDriverVersion } = require(path.join(root, 'dist', 'model', 'devices.js'));
+const { gpuNotice, nvidiaDriverVersion, shortDeviceName } = require(path.join(root, 'dist', 'model', 'devices.js'));
+const { describePlacement } = require(path.join(root, 'dist', 'cli', 'operations.js'));
 
 let failures = 0;
 function check(ok, what) {
@@ -122,7 +123,7 @@ for (const name of modelNames) {
   const gpu = await tf.loadSavedModel(dir);
   const cpu = await tf.loadSavedModel(dir, { config: { deviceCount: { GPU: 0 } } });
   const gpus = gpu.devices.filter((d) => d.type === 'GPU');
-  console.log(`# ${name}: GPU session devices ${gpu.devices.map((d) => d.name.replace(/.*device:/, '')).join(', ')}; CPU session ${cpu.devices.map((d) => d.name.replace(/.*device:/, '')).join(', ')}`);
+  console.log(`# ${name}: GPU session devices ${gpu.devices.map((d) => shortDeviceName(d.name)).join(', ')}; CPU session ${cpu.devices.map((d) => shortDeviceName(d.name)).join(', ')}`);
   if (gpus.length === 0) {
     const notice = gpuNotice(gpu.devices) ?? 'TensorFlow lists no GPU';
     if (!allowNoGpu) {
@@ -164,7 +165,7 @@ for (const name of modelNames) {
   }
   const placement = gpu.placement ?? {};
   const busiest = Object.entries(placement).sort(([, x], [, y]) => y - x)[0];
-  const where = Object.entries(placement).map(([d, n]) => `${d.replace(/.*device:/, '')} ${n}`).join(', ');
+  const where = describePlacement(placement);
   if (gpus.length > 0) check(busiest !== undefined && /device:GPU:/.test(busiest[0]), `${name}: the GPU session placed most nodes on a GPU (${where})`);
   else console.log(`# ${name}: placement ${where}`);
   await Promise.all([gpu.dispose(), cpu.dispose()]);

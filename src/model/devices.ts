@@ -16,7 +16,7 @@ export interface DeviceInfo {
   readonly name: string;
   /** "CPU", "GPU", … */
   readonly type: string;
-  /** The memory TensorFlow may use on it (0 for the CPU, where it is not limited). */
+  /** The memory TensorFlow reports for it: on a GPU what it may allocate; for the CPU a nominal figure. */
   readonly memoryBytes: number;
 }
 
